@@ -1,0 +1,130 @@
+"""create_app(settings) -> Litestar: plugins, routers, middleware and error handlers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from sqlalchemy.exc import DBAPIError
+
+from marketplace import accounts, events
+from marketplace.accounts import controllers as accounts_controllers
+from marketplace.config import Settings, get_settings
+from marketplace.db.engine import make_engine, make_sessionmaker
+from marketplace.db.migrate import current_revisions_async, script_heads
+from marketplace.events import controllers as events_controllers
+from marketplace.kit.errors import AppError
+from marketplace.kit.logging import configure_logging
+from marketplace.kit.problems import (
+    app_error_handler,
+    database_unavailable_handler,
+    http_error_handler,
+    internal_error_handler,
+    validation_error_handler,
+)
+from marketplace.web.deps import DEPENDENCIES
+from marketplace.web.middleware import (
+    AuthenticationMiddleware,
+    IdempotencyMiddleware,
+    RequestContextMiddleware,
+    UnitOfWorkMiddleware,
+)
+from marketplace.web.policy import authorize
+from marketplace.web.system import health, ready
+
+API_PREFIX = "/api/v1"
+API_VERSION = "1.0.0"
+
+
+class PendingMigrations(RuntimeError):
+    """The database schema is behind the code; run `marketplace db upgrade`."""
+
+
+def api_router(settings: Settings) -> Router:
+    """Every domain's controllers under /api/v1, behind the one authorisation guard."""
+    return Router(
+        path=API_PREFIX,
+        route_handlers=[*accounts_controllers.CONTROLLERS, *events_controllers.CONTROLLERS],
+        guards=[authorize],
+        dependencies=DEPENDENCIES,
+        middleware=[
+            UnitOfWorkMiddleware(),
+            AuthenticationMiddleware(),
+            IdempotencyMiddleware(
+                max_body_bytes=settings.max_body_bytes, ttl=timedelta(hours=settings.idempotency_ttl_hours)
+            ),
+        ],
+    )
+
+
+def create_app(settings: Settings | None = None, *, check_migrations: bool = True) -> Litestar:
+    """Build the application; the engine is created at start-up and disposed at shutdown."""
+    settings = settings or get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    prometheus = PrometheusConfig(app_name="marketplace", group_path=True, exclude=["/metrics", "/health"])
+
+    async def on_startup(app: Litestar) -> None:
+        engine = make_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.expected_heads = script_heads(settings.database_url or "")
+        if check_migrations:
+            async with engine.connect() as conn:
+                applied = await current_revisions_async(conn)
+            if applied != app.state.expected_heads:
+                raise PendingMigrations(
+                    f"database is at {sorted(applied) or 'an empty schema'}, code expects "
+                    f"{sorted(app.state.expected_heads)}: run `marketplace db upgrade`"
+                )
+
+    async def on_shutdown(app: Litestar) -> None:
+        await app.state.engine.dispose()
+
+    exception_handlers: dict[Any, Any] = {
+        AppError: app_error_handler,
+        ValidationException: validation_error_handler,
+        HTTPException: http_error_handler,
+        DBAPIError: database_unavailable_handler,
+        ConnectionError: database_unavailable_handler,
+        Exception: internal_error_handler,
+    }
+    return Litestar(
+        route_handlers=[api_router(settings), health, ready, PrometheusController],
+        middleware=[RequestContextMiddleware(), prometheus.middleware],
+        exception_handlers=exception_handlers,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        openapi_config=openapi_config(),
+        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
+        request_max_body_size=settings.max_body_bytes,
+        state=State({"settings": settings}),
+        logging_config=None,
+        debug=False,
+    )
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document served at /schema and written to api_specs/openapi.json."""
+    return OpenAPIConfig(
+        title="Technology-results and IP exchange API",
+        version=API_VERSION,
+        description=(
+            "The API of a regional technology-results and IP exchange (科技成果与知识产权交易平台). "
+            "Authenticate with `Authorization: Bearer <API key>`. Errors are RFC 9457 problem+json. "
+            "Lists are cursor-paged: follow `next_cursor`. POSTs accept `Idempotency-Key`."
+        ),
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        use_handler_docstrings=False,
+        create_examples=False,
+    )
+
+
+__all__ = ["API_PREFIX", "accounts", "create_app", "events"]

@@ -1,0 +1,248 @@
+"""The `marketplace` command: serve, db, demo, create-admin, openapi."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from marketplace.config import Settings, get_settings
+
+T = TypeVar("T")
+console = Console(stderr=True)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def resolve_database(settings: Settings, *, migrate: bool) -> str:
+    """The database URL to use: DATABASE_URL, or the embedded server (started, and migrated if asked)."""
+    if settings.database_url:
+        return settings.database_url
+    from marketplace.db.embedded import start_embedded
+
+    started = time.perf_counter()
+    _server, url = start_embedded(settings.marketplace_data_dir)
+    console.print(
+        f"[green]embedded PostgreSQL[/] in {settings.marketplace_data_dir}/pg "
+        f"ready in {time.perf_counter() - started:.2f}s"
+    )
+    if migrate:
+        from marketplace.db.migrate import upgrade
+
+        upgrade(url)
+    # Child processes (uvicorn workers) and create_app read the URL from the environment.
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    return url
+
+
+def run_async(factory: Callable[[], Awaitable[T]]) -> T:
+    """Run one coroutine to completion."""
+    return asyncio.run(factory())  # type: ignore[arg-type]
+
+
+async def _with_session(url: str, work: Callable[[Any], Awaitable[T]]) -> T:
+    from marketplace.config import to_asyncpg_url
+    from marketplace.db.engine import make_engine, make_sessionmaker
+
+    engine = make_engine(get_settings(), url=to_asyncpg_url(url))
+    try:
+        async with make_sessionmaker(engine)() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Technology-results and IP exchange: the API server and its tools."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option("--demo/--no-demo", default=False, show_default=True, help="Seed demo data and print its API keys.")
+@click.option("--reload", is_flag=True, help="Reload on code changes (development).")
+def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
+    """Serve the API (embedded PostgreSQL when DATABASE_URL is unset)."""
+    import uvicorn
+
+    started = time.perf_counter()
+    settings = get_settings()
+    url = resolve_database(settings, migrate=settings.embedded)
+    if demo:
+        _print_demo(run_async(lambda: _seed(url)))
+    console.print(
+        f"[bold]API[/] http://{host}:{port}/api/v1  docs http://{host}:{port}/schema  "
+        f"(prepared in {time.perf_counter() - started:.2f}s)"
+    )
+    uvicorn.run(
+        "marketplace.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers if not reload else None,
+        reload=reload,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema: upgrade, downgrade, current."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from marketplace.db.migrate import upgrade
+
+    url = resolve_database(get_settings(), migrate=False)
+    upgrade(url, revision)
+    console.print(f"[green]upgraded to {revision}[/]")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (e.g. -1 or base)."""
+    from marketplace.db.migrate import downgrade
+
+    url = resolve_database(get_settings(), migrate=False)
+    downgrade(url, revision)
+    console.print(f"[yellow]downgraded to {revision}[/]")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the applied revision and whether migrations are pending."""
+    from marketplace.db.migrate import current_revisions_async, script_heads
+
+    url = resolve_database(get_settings(), migrate=False)
+
+    async def read(session: Any) -> set[str]:
+        conn = await session.connection()
+        return await current_revisions_async(conn)
+
+    applied = run_async(lambda: _with_session(url, read))
+    heads = script_heads(url)
+    click.echo(json.dumps({"applied": sorted(applied), "head": sorted(heads), "pending": applied != heads}))
+
+
+@main.command()
+def demo() -> None:
+    """Seed the demo organisations, users and keys (idempotent) and print the keys."""
+    settings = get_settings()
+    url = resolve_database(settings, migrate=settings.embedded)
+    _print_demo(run_async(lambda: _seed(url)))
+
+
+@main.command("create-admin")
+@click.option("--email", required=True, help="The admin's e-mail address.")
+@click.option("--name", default="Platform admin", show_default=True, help="Display name.")
+@click.option("--org-name", default="技术交易平台运营方", show_default=True, help="Platform organisation name, if new.")
+def create_admin(email: str, name: str, org_name: str) -> None:
+    """Create a platform administrator (and the platform organisation if missing); print their key once."""
+    settings = get_settings()
+    url = resolve_database(settings, migrate=settings.embedded)
+
+    async def work(session: Any) -> str:
+        from marketplace.accounts.keys import display_prefix, generate_key, hash_key
+        from marketplace.accounts.models import (
+            ApiKey,
+            Organization,
+            OrganizationKind,
+            Role,
+            User,
+            VerificationStatus,
+        )
+        from marketplace.accounts.repository import AccountsRepository
+        from marketplace.events.service import EventRecorder
+
+        repo = AccountsRepository(session)
+        if await repo.user_by_email(email):
+            raise click.ClickException(f"a user with e-mail {email} exists already")
+        org = await repo.platform_organization()
+        if org is None:
+            org = Organization(
+                kind=OrganizationKind.platform, name_zh=org_name, verification_status=VerificationStatus.verified
+            )
+            await repo.add(org)
+        user = User(organization_id=org.id, email=email, display_name=name, role=Role.owner)
+        await repo.add(user)
+        secret = generate_key()
+        await repo.add(
+            ApiKey(
+                user_id=user.id, name="created by create-admin", prefix=display_prefix(secret),
+                key_hash=hash_key(secret), scopes=["read", "write"],
+            )
+        )
+        EventRecorder(session).audit(
+            actor=None, organization_id=org.id, action="user.created", target_type="user", target_id=user.id,
+            diff={"role": [None, "owner"], "via": [None, "create-admin"]},
+        )
+        return secret
+
+    secret = run_async(lambda: _with_session(url, work))
+    console.print(f"[green]platform admin {email} created[/]; API key (shown once):")
+    click.echo(secret)
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=ROOT / "api_specs" / "openapi.json",
+              show_default=True, help="Where to write the spec ('-' for stdout).")
+def openapi(output: Path) -> None:
+    """Write the OpenAPI spec generated from the app."""
+    text = render_openapi()
+    if str(output) == "-":
+        sys.stdout.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    console.print(f"wrote {output}")
+
+
+def render_openapi() -> str:
+    """The spec as stable, pretty JSON (no database needed)."""
+    from marketplace.app import create_app
+
+    app = create_app(Settings(database_url="postgresql://spec@localhost/spec"), check_migrations=False)
+    return json.dumps(app.openapi_schema.to_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+async def _seed(url: str) -> list[Any]:
+    from marketplace.demo import seed_demo
+
+    async def work(session: Any) -> list[Any]:
+        creds, created = await seed_demo(session)
+        console.print(f"demo data: {created} new organisation(s), {len(creds)} demo users")
+        return creds
+
+    return await _with_session(url, work)
+
+
+def _print_demo(creds: list[Any]) -> None:
+    table = Table(title="Demo API keys (demo data only)", expand=False)
+    for col in ("API key", "user", "role", "kind", "organisation"):
+        table.add_column(col, no_wrap=True, overflow="ignore")
+    for c in creds:
+        table.add_row(c.key, c.email, c.role, c.kind, c.organization)
+    Console(width=200).print(table)
+
+
+if __name__ == "__main__":
+    main()

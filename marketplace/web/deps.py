@@ -1,0 +1,39 @@
+"""Dependencies every domain's controllers use: the request session and the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.accounts.principal import Principal
+from marketplace.kit.errors import NotAuthenticated
+from marketplace.web.middleware import session_of
+
+
+async def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
+    """The request's session (committed or rolled back by the unit-of-work middleware)."""
+    return session_of(request.scope)
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The authenticated caller (routes whose policy allows anonymous callers must not ask for it)."""
+    principal = request.scope.get("user")
+    if not isinstance(principal, Principal):
+        raise NotAuthenticated()
+    return principal
+
+
+async def provide_optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
+    """The caller if signed in, else None."""
+    principal = request.scope.get("user")
+    return principal if isinstance(principal, Principal) else None
+
+
+DEPENDENCIES = {
+    "session": Provide(provide_session),
+    "principal": Provide(provide_principal),
+    "maybe_principal": Provide(provide_optional_principal),
+}

@@ -1,0 +1,262 @@
+"""The request pipeline: request ids and logs, the unit of work, authentication, idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, cast
+
+import structlog
+from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from marketplace.accounts.keys import looks_like_key
+from marketplace.accounts.principal import Principal
+from marketplace.accounts.service import AccountsService
+from marketplace.kit.context import request_id_var
+from marketplace.kit.errors import IdempotencyKeyInvalid, IdempotencyKeyReused, NotAuthenticated
+from marketplace.kit.time import utcnow
+from marketplace.web.repository import IdempotencyRepository
+
+SESSION_KEY = "marketplace.session"
+AFTER_COMMIT_KEY = "after_commit"
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+_IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+access_log = structlog.get_logger("marketplace.access")
+
+
+def session_of(scope: Scope) -> AsyncSession:
+    """The request's database session, opened by the unit-of-work middleware."""
+    return cast(AsyncSession, scope[SESSION_KEY])  # type: ignore[literal-required]
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run callback once the request's transaction has committed (dropped on rollback)."""
+    session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class RequestContextMiddleware(ASGIMiddleware):
+    """Give every request an id (taken from X-Request-ID when sane), echo it, and log one access line."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Set the id, time the request, log it."""
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        scope["request_id"] = request_id  # type: ignore[typeddict-unknown-key]
+        token = request_id_var.set(request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status_holder = [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}  # type: ignore[typeddict-item]
+            await send(message)
+
+        try:
+            await next_app(scope, receive, send_with_id)
+        finally:
+            principal = scope.get("user")
+            access_log.info(
+                "request",
+                method=scope.get("method"),
+                path=scope.get("path"),
+                status=status_holder[0],
+                ms=round((time.perf_counter() - started) * 1000, 2),
+                user_id=str(principal.user_id) if isinstance(principal, Principal) else None,
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+            request_id_var.reset(token)
+
+
+class UnitOfWorkMiddleware(ASGIMiddleware):
+    """One session per request: committed when the answer is 2xx/3xx, rolled back otherwise, then sent."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Hold the response until the transaction's fate is settled."""
+        maker: async_sessionmaker[AsyncSession] = scope["app"].state.sessionmaker
+        async with maker() as session:
+            scope[SESSION_KEY] = session  # type: ignore[literal-required]
+            held: list[Message] = []
+            state = {"status": 500, "settled": False}
+
+            async def settle() -> None:
+                if state["settled"]:
+                    return
+                state["settled"] = True
+                if int(state["status"]) < 400:
+                    await session.commit()
+                else:
+                    await session.rollback()
+
+            async def holding_send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    state["status"] = message["status"]
+                    held.append(message)
+                    return
+                if message["type"] == "http.response.body" and not state["settled"]:
+                    if not message.get("more_body", False):
+                        held.append(message)
+                        return
+                    await settle()  # a streamed body: the transaction ends before the first chunk
+                    for early in held:
+                        await send(early)
+                    held.clear()
+                await send(message)
+
+            try:
+                await next_app(scope, receive, holding_send)
+                await settle()
+            except BaseException:
+                if not state["settled"]:
+                    state["settled"] = True
+                    await session.rollback()
+                raise
+            for message in held:
+                await send(message)
+            if int(state["status"]) < 400:
+                for callback in session.info.pop(AFTER_COMMIT_KEY, []):
+                    await callback()
+
+
+class AuthenticationMiddleware(ASGIMiddleware):
+    """Resolve `Authorization: Bearer <key>` to a Principal in scope['user']; a bad key is a 401."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Look the key up in the request's session."""
+        scope["user"] = None
+        header = _header(scope, b"authorization")
+        if header is not None:
+            scheme, _, secret = header.strip().partition(" ")
+            secret = secret.strip()
+            if scheme.lower() != "bearer" or not looks_like_key(secret):
+                raise NotAuthenticated(
+                    "the Authorization header must be 'Bearer <API key>'",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_request"'},
+                )
+            principal = await AccountsService(session_of(scope)).authenticate(secret)
+            if principal is None:
+                raise NotAuthenticated(
+                    "this API key is unknown, revoked or expired",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
+            scope["user"] = principal
+        await next_app(scope, receive, send)
+
+
+class IdempotencyMiddleware(ASGIMiddleware):
+    """Replay the first successful answer to a POST retried with the same Idempotency-Key and body."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, *, max_body_bytes: int, ttl: timedelta) -> None:
+        self.max_body_bytes = max_body_bytes
+        self.ttl = ttl
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Claim the key inside the request's transaction, or replay what it stored."""
+        key = _header(scope, b"idempotency-key")
+        if scope.get("method") != "POST" or key is None:
+            await next_app(scope, receive, send)
+            return
+        if not _IDEMPOTENCY_KEY_RE.match(key):
+            raise IdempotencyKeyInvalid("Idempotency-Key must be 1-255 visible ASCII characters")
+        body = await self._read_body(receive)
+        principal = scope.get("user")
+        who = str(principal.user_id) if isinstance(principal, Principal) else "anonymous"
+        digest = hashlib.sha256()
+        for part in (scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1")):
+            digest.update(part.encode() + b"\0")
+        digest.update(body)
+        request_hash = digest.hexdigest()
+
+        repo = IdempotencyRepository(session_of(scope))
+        # The claim inserts a row in this request's transaction: a concurrent retry waits on it.
+        record = await repo.claim(
+            principal=who,
+            key=key,
+            request_hash=request_hash,
+            method=scope["method"],
+            path=scope["path"],
+            expired_before=utcnow() - self.ttl,
+        )
+        if record.request_hash != request_hash:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used with a different request; use a new key for a new request",
+                extra={"idempotency_key": key},
+            )
+        if record.status_code is not None:
+            headers = [(k.encode(), v.encode()) for k, v in record.response_headers.items()]
+            headers.append((b"idempotent-replayed", b"true"))
+            await send({"type": "http.response.start", "status": record.status_code, "headers": headers})
+            await send({"type": "http.response.body", "body": record.response_body or b"", "more_body": False})
+            return
+
+        replayed = False
+
+        async def replay_receive() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await next_app(scope, replay_receive, capture_send)
+        status = int(start.get("status", 500))
+        if status < 400:
+            kept = {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in start.get("headers", [])
+                if k.lower() in (b"content-type", b"location", b"etag")
+            }
+            await repo.complete(record, status_code=status, headers=kept, body=b"".join(chunks))
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise HTTPException(status_code=413)
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(parts)
+
