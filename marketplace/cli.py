@@ -179,7 +179,9 @@ def create_admin(email: str, name: str, org_name: str) -> None:
         org = await repo.platform_organization()
         if org is None:
             org = Organization(
-                kind=OrganizationKind.platform, name_zh=org_name, verification_status=VerificationStatus.verified
+                kind=OrganizationKind.platform,
+                name_zh=org_name,
+                verification_status=VerificationStatus.verified,
             )
             await repo.add(org)
         user = User(organization_id=org.id, email=email, display_name=name, role=Role.owner)
@@ -187,12 +189,19 @@ def create_admin(email: str, name: str, org_name: str) -> None:
         secret = generate_key()
         await repo.add(
             ApiKey(
-                user_id=user.id, name="created by create-admin", prefix=display_prefix(secret),
-                key_hash=hash_key(secret), scopes=["read", "write"],
+                user_id=user.id,
+                name="created by create-admin",
+                prefix=display_prefix(secret),
+                key_hash=hash_key(secret),
+                scopes=["read", "write"],
             )
         )
         EventRecorder(session).audit(
-            actor=None, organization_id=org.id, action="user.created", target_type="user", target_id=user.id,
+            actor=None,
+            organization_id=org.id,
+            action="user.created",
+            target_type="user",
+            target_id=user.id,
             diff={"role": [None, "owner"], "via": [None, "create-admin"]},
         )
         return secret
@@ -203,8 +212,14 @@ def create_admin(email: str, name: str, org_name: str) -> None:
 
 
 @main.command()
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=ROOT / "api_specs" / "openapi.json",
-              show_default=True, help="Where to write the spec ('-' for stdout).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=ROOT / "api_specs" / "openapi.json",
+    show_default=True,
+    help="Where to write the spec ('-' for stdout).",
+)
 def openapi(output: Path) -> None:
     """Write the OpenAPI spec generated from the app."""
     text = render_openapi()

@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Root log level.")
     log_json: bool = Field(default=True, description="JSON logs (true) or console-friendly lines (false).")
     api_key_touch_seconds: int = Field(
-        default=60, ge=0, description="How stale an API key's last-used time may get before it is written again."
+        default=60,
+        ge=0,
+        description="How stale an API key's last-used time may get before it is written again.",
     )
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long Idempotency-Key results replay.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins; empty: CORS off.")

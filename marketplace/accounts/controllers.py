@@ -6,12 +6,10 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.accounts.models import ApiKey, OrganizationKind, VerificationStatus
-from marketplace.accounts.principal import Principal
 from marketplace.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -34,6 +32,7 @@ from marketplace.accounts.schemas import (
 from marketplace.accounts.service import AccountsService, IssuedKey
 from marketplace.kit.pagination import CursorParam, LimitParam, decode_id_cursor, page_by_id
 from marketplace.web import policy
+from marketplace.web.deps import Caller, DbSession
 from marketplace.web.openapi import errors_for
 
 
@@ -61,7 +60,7 @@ class RegistrationController(Controller):
         opt=policy.PUBLIC.opt(),
         responses=errors_for(409, 422),
     )
-    async def register(self, session: AsyncSession, data: OrganizationRegister) -> Registration:
+    async def register(self, session: DbSession, data: OrganizationRegister) -> Registration:
         """Register."""
         org, user, issued = await AccountsService(session).register(data)
         return Registration(
@@ -84,7 +83,7 @@ class OrganizationController(Controller):
         opt=policy.SIGNED_IN.opt(),
         responses=errors_for(401),
     )
-    async def get_mine(self, session: AsyncSession, principal: Principal) -> OrganizationRead:
+    async def get_mine(self, session: DbSession, principal: Caller) -> OrganizationRead:
         """Own organisation, with private fields."""
         return OrganizationRead.model_validate(await AccountsService(session).own_organization(principal))
 
@@ -95,9 +94,7 @@ class OrganizationController(Controller):
         opt=policy.ADMIN.opt(),
         responses=errors_for(401, 403, 409, 422),
     )
-    async def update_mine(
-        self, session: AsyncSession, principal: Principal, data: OrganizationUpdate
-    ) -> OrganizationRead:
+    async def update_mine(self, session: DbSession, principal: Caller, data: OrganizationUpdate) -> OrganizationRead:
         """Change profile fields."""
         org = await AccountsService(session).update_organization(principal, data)
         return OrganizationRead.model_validate(org)
@@ -109,7 +106,7 @@ class OrganizationController(Controller):
         opt=policy.SIGNED_IN.opt(),
         responses=errors_for(401, 404),
     )
-    async def get_one(self, session: AsyncSession, principal: Principal, org_id: uuid.UUID) -> OrganizationPublic:
+    async def get_one(self, session: DbSession, principal: Caller, org_id: uuid.UUID) -> OrganizationPublic:
         """Public profile of any organisation."""
         org = await AccountsService(session).get_visible_organization(principal, org_id)
         return OrganizationPublic.model_validate(org)
@@ -123,8 +120,8 @@ class OrganizationController(Controller):
     )
     async def list_members(
         self,
-        session: AsyncSession,
-        principal: Principal,
+        session: DbSession,
+        principal: Caller,
         limit: LimitParam = 20,
         cursor: CursorParam = None,
     ) -> UserPage:
@@ -142,7 +139,7 @@ class OrganizationController(Controller):
         opt=policy.ADMIN.opt(),
         responses=errors_for(401, 403, 409, 422),
     )
-    async def add_member(self, session: AsyncSession, principal: Principal, data: MemberCreate) -> MemberCreated:
+    async def add_member(self, session: DbSession, principal: Caller, data: MemberCreate) -> MemberCreated:
         """Add a member."""
         user, issued = await AccountsService(session).add_member(principal, data)
         return MemberCreated(user=UserRead.model_validate(user), api_key=_created_key(issued))
@@ -155,7 +152,7 @@ class OrganizationController(Controller):
         responses=errors_for(401, 403, 404, 409, 422),
     )
     async def update_member(
-        self, session: AsyncSession, principal: Principal, user_id: uuid.UUID, data: MemberUpdate
+        self, session: DbSession, principal: Caller, user_id: uuid.UUID, data: MemberUpdate
     ) -> UserRead:
         """Update a member."""
         return UserRead.model_validate(await AccountsService(session).update_member(principal, user_id, data))
@@ -168,7 +165,7 @@ class OrganizationController(Controller):
         opt=policy.ADMIN.opt(),
         responses=errors_for(401, 403, 404, 409),
     )
-    async def deactivate_member(self, session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> UserRead:
+    async def deactivate_member(self, session: DbSession, principal: Caller, user_id: uuid.UUID) -> UserRead:
         """Deactivate a member."""
         return UserRead.model_validate(await AccountsService(session).deactivate_member(principal, user_id))
 
@@ -180,7 +177,7 @@ class MeController(Controller):
     tags = ["accounts"]  # noqa: RUF012
 
     @get("/", operation_id="getMe", summary="Who am I", opt=policy.SIGNED_IN.opt(), responses=errors_for(401))
-    async def me(self, session: AsyncSession, principal: Principal) -> Me:
+    async def me(self, session: DbSession, principal: Caller) -> Me:
         """The caller's user, organisation and key scopes."""
         user, org = await AccountsService(session).me(principal)
         return Me(
@@ -198,7 +195,7 @@ class MeController(Controller):
         responses=errors_for(401),
     )
     async def list_keys(
-        self, session: AsyncSession, principal: Principal, limit: LimitParam = 20, cursor: CursorParam = None
+        self, session: DbSession, principal: Caller, limit: LimitParam = 20, cursor: CursorParam = None
     ) -> ApiKeyPage:
         """Keys, never their secrets."""
         rows = await AccountsService(session).list_keys(principal, after=decode_id_cursor(cursor), limit=limit)
@@ -214,7 +211,7 @@ class MeController(Controller):
         opt=policy.SIGNED_IN.opt(),
         responses=errors_for(401, 403, 422),
     )
-    async def create_key(self, session: AsyncSession, principal: Principal, data: ApiKeyCreate) -> ApiKeyCreated:
+    async def create_key(self, session: DbSession, principal: Caller, data: ApiKeyCreate) -> ApiKeyCreated:
         """New key."""
         return _created_key(await AccountsService(session).create_key(principal, data))
 
@@ -226,7 +223,7 @@ class MeController(Controller):
         opt=policy.SIGNED_IN.opt(),
         responses=errors_for(401, 403, 404),
     )
-    async def revoke_key(self, session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKeyRead:
+    async def revoke_key(self, session: DbSession, principal: Caller, key_id: uuid.UUID) -> ApiKeyRead:
         """Revoke a key."""
         return _key_read(await AccountsService(session).revoke_key(principal, key_id))
 
@@ -246,9 +243,9 @@ class PlatformOrganizationController(Controller):
     )
     async def list_all(
         self,
-        session: AsyncSession,
-        kind: Annotated[OrganizationKind | None, Parameter(query="kind")] = None,
-        status: Annotated[VerificationStatus | None, Parameter(query="verification_status")] = None,
+        session: DbSession,
+        kind: Annotated[OrganizationKind | None, QueryParameter(name="kind")] = None,
+        status: Annotated[VerificationStatus | None, QueryParameter(name="verification_status")] = None,
         limit: LimitParam = 20,
         cursor: CursorParam = None,
     ) -> OrganizationPage:
@@ -266,9 +263,11 @@ class PlatformOrganizationController(Controller):
         opt=policy.PLATFORM.opt(),
         responses=errors_for(401, 403, 404),
     )
-    async def get_full(self, session: AsyncSession, principal: Principal, org_id: uuid.UUID) -> OrganizationRead:
+    async def get_full(self, session: DbSession, principal: Caller, org_id: uuid.UUID) -> OrganizationRead:
         """Full record."""
-        return OrganizationRead.model_validate(await AccountsService(session).get_visible_organization(principal, org_id))
+        return OrganizationRead.model_validate(
+            await AccountsService(session).get_visible_organization(principal, org_id)
+        )
 
     @post(
         "/{org_id:uuid}/verification",
@@ -279,7 +278,7 @@ class PlatformOrganizationController(Controller):
         responses=errors_for(401, 403, 404, 422),
     )
     async def decide(
-        self, session: AsyncSession, principal: Principal, org_id: uuid.UUID, data: VerificationDecision
+        self, session: DbSession, principal: Caller, org_id: uuid.UUID, data: VerificationDecision
     ) -> OrganizationRead:
         """Set the verification status."""
         org = await AccountsService(session).decide_verification(principal, org_id, data)

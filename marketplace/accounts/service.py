@@ -173,7 +173,11 @@ class AccountsService:
             organization_id=org.id,
             subject_type="organization",
             subject_id=org.id,
-            payload={"id": org.id, "verification_status": org.verification_status, "note": org.verification_note},
+            payload={
+                "id": org.id,
+                "verification_status": org.verification_status,
+                "note": org.verification_note,
+            },
         )
         return org
 
@@ -204,11 +208,16 @@ class AccountsService:
         self._check_can_grant(principal, data.role)
         await self._ensure_email_free(data.email, pointer="/email")
         user = User(
-            organization_id=principal.organization_id, email=data.email, display_name=data.display_name, role=data.role
+            organization_id=principal.organization_id,
+            email=data.email,
+            display_name=data.display_name,
+            role=data.role,
         )
         await self.repo.add(user)
         issued = await self._issue_key(user, name="initial key", scopes=[ApiKeyScope.read, ApiKeyScope.write])
-        self._audit_user(principal, user, "user.created", {"role": [None, user.role.value], "email": [None, user.email]})
+        self._audit_user(
+            principal, user, "user.created", {"role": [None, user.role.value], "email": [None, user.email]}
+        )
         return user, issued
 
     async def update_member(self, principal: Principal, user_id: uuid.UUID, data: MemberUpdate) -> User:
@@ -328,7 +337,11 @@ class AccountsService:
 
     def _audit_org(self, principal: Principal, org: Organization, action: str, diff: dict[str, object]) -> None:
         self.events.audit(
-            actor=principal, organization_id=org.id, action=action, target_type="organization", target_id=org.id,
+            actor=principal,
+            organization_id=org.id,
+            action=action,
+            target_type="organization",
+            target_id=org.id,
             diff=diff,
         )
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import QueryParameter
 
-from marketplace.accounts.principal import Principal
 from marketplace.events.repository import EventsRepository
 from marketplace.events.schemas import AuditEventPage, AuditEventRead, OutboxEventPage, OutboxEventRead
 from marketplace.kit.pagination import CursorParam, LimitParam, decode_id_cursor, page_by_id
 from marketplace.web import policy
+from marketplace.web.deps import Caller, DbSession
 from marketplace.web.openapi import errors_for
 
 
@@ -32,10 +31,10 @@ class AuditController(Controller):
     )
     async def list_audit(
         self,
-        session: AsyncSession,
-        principal: Principal,
-        target_type: Annotated[str | None, Parameter(query="target_type", max_length=40)] = None,
-        target_id: Annotated[str | None, Parameter(query="target_id", max_length=64)] = None,
+        session: DbSession,
+        principal: Caller,
+        target_type: Annotated[str | None, QueryParameter(name="target_type", max_length=40)] = None,
+        target_id: Annotated[str | None, QueryParameter(name="target_id", max_length=64)] = None,
         limit: LimitParam = 20,
         cursor: CursorParam = None,
     ) -> AuditEventPage:
@@ -65,7 +64,7 @@ class OutboxController(Controller):
         responses=errors_for(400, 401, 403),
     )
     async def list_events(
-        self, session: AsyncSession, limit: LimitParam = 20, cursor: CursorParam = None
+        self, session: DbSession, limit: LimitParam = 20, cursor: CursorParam = None
     ) -> OutboxEventPage:
         """Events oldest first."""
         rows = await EventsRepository(session).list_outbox(

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from pydantic import BaseModel, Field
 
 from marketplace.kit.errors import FieldProblem, InvalidInput
@@ -19,11 +19,11 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 LimitParam = Annotated[
-    int, Parameter(query="limit", ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")
+    int, QueryParameter(name="limit", ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")
 ]
 CursorParam = Annotated[
     str | None,
-    Parameter(query="cursor", max_length=512, description="Opaque cursor from the previous page's next_cursor."),
+    QueryParameter(name="cursor", max_length=512, description="Opaque cursor from the previous page's next_cursor."),
 ]
 
 

@@ -118,8 +118,10 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """A lost or refused database connection is a 503 with Retry-After, not a 500."""
-    if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(
-        exc, OperationalError | InterfaceError
+    if (
+        isinstance(exc, DBAPIError)
+        and not exc.connection_invalidated
+        and not isinstance(exc, OperationalError | InterfaceError)
     ):
         return internal_error_handler(request, exc)
     log.warning("database unavailable", error=type(exc).__name__)
@@ -143,4 +145,3 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         title="Internal server error",
         detail="an unexpected error occurred; quote the request id when reporting it",
     )
-

@@ -50,8 +50,7 @@ def _catalogue() -> _Catalogue:
         resources.files("marketplace.reference").joinpath("data/sei_2018.json").read_text(encoding="utf-8")
     )
     ordered = tuple(
-        FieldCode(code=e["code"], parent=e["parent"], name_zh=e["name_zh"], name_en=e["name_en"])
-        for e in raw["fields"]
+        FieldCode(code=e["code"], parent=e["parent"], name_zh=e["name_zh"], name_en=e["name_en"]) for e in raw["fields"]
     )
     return _Catalogue(ordered=ordered, by_code=MappingProxyType({f.code: f for f in ordered}))
 

@@ -113,9 +113,7 @@ def _year_of(digits: str) -> int:
     if len(digits) == 12:
         year = int(digits[:4])
         if year < _FIRST_NEW_YEAR:
-            raise PatentNumberError(
-                f"year {year} is before {_FIRST_NEW_YEAR}, when 12-digit application numbers began"
-            )
+            raise PatentNumberError(f"year {year} is before {_FIRST_NEW_YEAR}, when 12-digit application numbers began")
         if year > date.today().year:
             raise PatentNumberError(f"year {year} is in the future")
         return year
@@ -123,8 +121,7 @@ def _year_of(digits: str) -> int:
     year = 1900 + yy if yy >= _FIRST_OLD_YEAR % 100 else 2000 + yy
     if year > _LAST_OLD_YEAR:
         raise PatentNumberError(
-            f"year {digits[:2]} is outside {_FIRST_OLD_YEAR}-{_LAST_OLD_YEAR}, "
-            "the years of 8-digit application numbers"
+            f"year {digits[:2]} is outside {_FIRST_OLD_YEAR}-{_LAST_OLD_YEAR}, the years of 8-digit application numbers"
         )
     return year
 

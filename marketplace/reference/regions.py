@@ -65,8 +65,7 @@ def _catalogue() -> _Catalogue:
         Region(code=e["code"], name_zh=e["name_zh"], level="province", parent=None) for e in raw["provinces"]
     ]
     ordered += [
-        Region(code=e["code"], name_zh=e["name_zh"], level="prefecture", parent=e["parent"])
-        for e in raw["prefectures"]
+        Region(code=e["code"], name_zh=e["name_zh"], level="prefecture", parent=e["parent"]) for e in raw["prefectures"]
     ]
     groups = frozenset(e["code"][:4] for e in raw["county_groups"])
     return _Catalogue(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.accounts.principal import Principal
@@ -37,3 +37,8 @@ DEPENDENCIES = {
     "principal": Provide(provide_principal),
     "maybe_principal": Provide(provide_optional_principal),
 }
+
+# Name-based injection markers, so handlers say plainly which parameters are dependencies.
+DbSession = NamedDependency[AsyncSession]
+Caller = NamedDependency[Principal]
+MaybeCaller = NamedDependency[Principal | None]

@@ -259,4 +259,3 @@ class IdempotencyMiddleware(ASGIMiddleware):
             if not message.get("more_body", False):
                 break
         return b"".join(parts)
-

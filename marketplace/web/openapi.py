@@ -52,4 +52,3 @@ def errors_for(*statuses: int) -> dict[int, ResponseSpec]:
             generate_examples=False,
         )
     return out
-

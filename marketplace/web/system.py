@@ -28,7 +28,11 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         return Response({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
     if applied != state.expected_heads:
         return Response(
-            {"status": "migrations pending", "database": sorted(applied), "code": sorted(state.expected_heads)},
+            {
+                "status": "migrations pending",
+                "database": sorted(applied),
+                "code": sorted(state.expected_heads),
+            },
             status_code=503,
         )
     return Response({"status": "ready", "revision": sorted(applied)}, status_code=200)

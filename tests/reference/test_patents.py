@@ -214,9 +214,7 @@ _serials = st.integers(min_value=1, max_value=9_999_999)
 
 
 @given(year=_years, type_digit=_type_digits, serial=_serials)
-def test_any_generated_12_digit_number_with_its_check_digit_parses(
-    year: int, type_digit: str, serial: int
-) -> None:
+def test_any_generated_12_digit_number_with_its_check_digit_parses(year: int, type_digit: str, serial: int) -> None:
     digits = f"{year}{type_digit}{serial:07d}"
     check = compute_check_digit(digits)
     parsed = parse_patent_number(f"CN{digits}.{check}")
@@ -250,9 +248,7 @@ def test_any_generated_8_digit_number_round_trips(yy: str, type_digit: str, seri
     assert 1985 <= parsed.year <= 2003
 
 
-@given(
-    digits=st.from_regex(r"[0-9]{12}", fullmatch=True), position=st.integers(0, 11), delta=st.integers(1, 9)
-)
+@given(digits=st.from_regex(r"[0-9]{12}", fullmatch=True), position=st.integers(0, 11), delta=st.integers(1, 9))
 def test_check_digit_detects_any_single_digit_change(digits: str, position: int, delta: int) -> None:
     # Weights 2-9 are all coprime with 11, so altering one digit always alters the remainder.
     changed = digits[:position] + str((int(digits[position]) + delta) % 10) + digits[position + 1 :]
