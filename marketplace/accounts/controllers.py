@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from marketplace.accounts.models import ApiKey, OrganizationKind, VerificationStatus
@@ -60,7 +60,7 @@ class RegistrationController(Controller):
         opt=policy.PUBLIC.opt(),
         responses=errors_for(409, 422),
     )
-    async def register(self, session: DbSession, data: OrganizationRegister) -> Registration:
+    async def register(self, session: DbSession, data: JSONBody[OrganizationRegister]) -> Registration:
         """Register."""
         org, user, issued = await AccountsService(session).register(data)
         return Registration(
@@ -94,7 +94,7 @@ class OrganizationController(Controller):
         opt=policy.ADMIN.opt(),
         responses=errors_for(401, 403, 409, 422),
     )
-    async def update_mine(self, session: DbSession, principal: Caller, data: OrganizationUpdate) -> OrganizationRead:
+    async def update_mine(self, session: DbSession, principal: Caller, data: JSONBody[OrganizationUpdate]) -> OrganizationRead:
         """Change profile fields."""
         org = await AccountsService(session).update_organization(principal, data)
         return OrganizationRead.model_validate(org)
@@ -106,7 +106,7 @@ class OrganizationController(Controller):
         opt=policy.SIGNED_IN.opt(),
         responses=errors_for(401, 404),
     )
-    async def get_one(self, session: DbSession, principal: Caller, org_id: uuid.UUID) -> OrganizationPublic:
+    async def get_one(self, session: DbSession, principal: Caller, org_id: FromPath[uuid.UUID]) -> OrganizationPublic:
         """Public profile of any organisation."""
         org = await AccountsService(session).get_visible_organization(principal, org_id)
         return OrganizationPublic.model_validate(org)
@@ -139,7 +139,7 @@ class OrganizationController(Controller):
         opt=policy.ADMIN.opt(),
         responses=errors_for(401, 403, 409, 422),
     )
-    async def add_member(self, session: DbSession, principal: Caller, data: MemberCreate) -> MemberCreated:
+    async def add_member(self, session: DbSession, principal: Caller, data: JSONBody[MemberCreate]) -> MemberCreated:
         """Add a member."""
         user, issued = await AccountsService(session).add_member(principal, data)
         return MemberCreated(user=UserRead.model_validate(user), api_key=_created_key(issued))
@@ -152,7 +152,7 @@ class OrganizationController(Controller):
         responses=errors_for(401, 403, 404, 409, 422),
     )
     async def update_member(
-        self, session: DbSession, principal: Caller, user_id: uuid.UUID, data: MemberUpdate
+        self, session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID], data: JSONBody[MemberUpdate]
     ) -> UserRead:
         """Update a member."""
         return UserRead.model_validate(await AccountsService(session).update_member(principal, user_id, data))
@@ -165,7 +165,7 @@ class OrganizationController(Controller):
         opt=policy.ADMIN.opt(),
         responses=errors_for(401, 403, 404, 409),
     )
-    async def deactivate_member(self, session: DbSession, principal: Caller, user_id: uuid.UUID) -> UserRead:
+    async def deactivate_member(self, session: DbSession, principal: Caller, user_id: FromPath[uuid.UUID]) -> UserRead:
         """Deactivate a member."""
         return UserRead.model_validate(await AccountsService(session).deactivate_member(principal, user_id))
 
@@ -211,7 +211,7 @@ class MeController(Controller):
         opt=policy.SIGNED_IN.opt(),
         responses=errors_for(401, 403, 422),
     )
-    async def create_key(self, session: DbSession, principal: Caller, data: ApiKeyCreate) -> ApiKeyCreated:
+    async def create_key(self, session: DbSession, principal: Caller, data: JSONBody[ApiKeyCreate]) -> ApiKeyCreated:
         """New key."""
         return _created_key(await AccountsService(session).create_key(principal, data))
 
@@ -223,7 +223,7 @@ class MeController(Controller):
         opt=policy.SIGNED_IN.opt(),
         responses=errors_for(401, 403, 404),
     )
-    async def revoke_key(self, session: DbSession, principal: Caller, key_id: uuid.UUID) -> ApiKeyRead:
+    async def revoke_key(self, session: DbSession, principal: Caller, key_id: FromPath[uuid.UUID]) -> ApiKeyRead:
         """Revoke a key."""
         return _key_read(await AccountsService(session).revoke_key(principal, key_id))
 
@@ -263,7 +263,7 @@ class PlatformOrganizationController(Controller):
         opt=policy.PLATFORM.opt(),
         responses=errors_for(401, 403, 404),
     )
-    async def get_full(self, session: DbSession, principal: Caller, org_id: uuid.UUID) -> OrganizationRead:
+    async def get_full(self, session: DbSession, principal: Caller, org_id: FromPath[uuid.UUID]) -> OrganizationRead:
         """Full record."""
         return OrganizationRead.model_validate(
             await AccountsService(session).get_visible_organization(principal, org_id)
@@ -278,7 +278,7 @@ class PlatformOrganizationController(Controller):
         responses=errors_for(401, 403, 404, 422),
     )
     async def decide(
-        self, session: DbSession, principal: Caller, org_id: uuid.UUID, data: VerificationDecision
+        self, session: DbSession, principal: Caller, org_id: FromPath[uuid.UUID], data: JSONBody[VerificationDecision]
     ) -> OrganizationRead:
         """Set the verification status."""
         org = await AccountsService(session).decide_verification(principal, org_id, data)
