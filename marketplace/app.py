@@ -43,6 +43,12 @@ API_PREFIX = "/api/v1"
 API_VERSION = "1.0.0"
 
 
+class MetricsController(PrometheusController):
+    """Prometheus metrics at /metrics (kept out of the API spec)."""
+
+    include_in_schema = False
+
+
 class PendingMigrations(RuntimeError):
     """The database schema is behind the code; run `marketplace db upgrade`."""
 
@@ -96,7 +102,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         Exception: internal_error_handler,
     }
     return Litestar(
-        route_handlers=[api_router(settings), health, ready, PrometheusController],
+        route_handlers=[api_router(settings), health, ready, MetricsController],
         middleware=[RequestContextMiddleware(), prometheus.middleware],
         exception_handlers=exception_handlers,
         on_startup=[on_startup],

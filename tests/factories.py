@@ -37,6 +37,7 @@ class Actor:
     user: User
     organization: Organization
     key: str
+    key_id: uuid.UUID
 
     @property
     def headers(self) -> dict[str, str]:
@@ -88,14 +89,13 @@ class Factory:
         self.session.add(user)
         await self.session.flush()
         secret = generate_key()
-        self.session.add(
-            ApiKey(
-                user_id=user.id,
-                name="test",
-                prefix=display_prefix(secret),
-                key_hash=hash_key(secret),
-                scopes=[s.value for s in scopes],
-            )
+        row = ApiKey(
+            user_id=user.id,
+            name="test",
+            prefix=display_prefix(secret),
+            key_hash=hash_key(secret),
+            scopes=[s.value for s in scopes],
         )
+        self.session.add(row)
         await self.session.flush()
-        return Actor(user=user, organization=org, key=secret)
+        return Actor(user=user, organization=org, key=secret, key_id=row.id)

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from marketplace.db.base import created_field, id_field, tz_field, updated_field
+from marketplace.db.base import created_field, id_field, str_enum, tz_field, updated_field
 
 
 class OrganizationKind(enum.StrEnum):
@@ -59,7 +59,7 @@ class Organization(SQLModel, table=True):
     __tablename__ = "organizations"
 
     id: uuid.UUID = id_field()
-    kind: OrganizationKind = Field(sa_type=sa.String(20), index=True)
+    kind: OrganizationKind = Field(sa_type=str_enum(OrganizationKind), index=True)
     name_zh: str = Field(max_length=200)
     name_en: str | None = Field(default=None, max_length=300)
     credit_code: str | None = Field(default=None, max_length=18, unique=True)
@@ -67,7 +67,7 @@ class Organization(SQLModel, table=True):
     website: str | None = Field(default=None, max_length=300)
     description: str | None = Field(default=None, max_length=4000)
     verification_status: VerificationStatus = Field(
-        default=VerificationStatus.pending, sa_type=sa.String(20), index=True
+        default=VerificationStatus.pending, sa_type=str_enum(VerificationStatus), index=True
     )
     verification_note: str | None = Field(default=None, max_length=1000)
     verified_at: datetime | None = tz_field()
@@ -80,12 +80,13 @@ class User(SQLModel, table=True):
     """A person (or a service account) acting for exactly one organisation."""
 
     __tablename__ = "users"
+    __table_args__ = (sa.Index("ux_users_email_lower", sa.text("lower(email)"), unique=True),)
 
     id: uuid.UUID = id_field()
     organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
     email: str = Field(max_length=320, sa_column_kwargs={"unique": True})
     display_name: str = Field(max_length=100)
-    role: Role = Field(sa_type=sa.String(20))
+    role: Role = Field(sa_type=str_enum(Role))
     is_active: bool = Field(default=True)
     created_at: datetime = created_field()
     updated_at: datetime = updated_field()

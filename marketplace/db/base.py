@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
@@ -46,3 +47,15 @@ def updated_field() -> datetime:
 def tz_field(*, nullable: bool = True) -> datetime | None:
     """An optional timezone-aware timestamp column."""
     return Field(default=None, sa_type=sa.DateTime(timezone=True), nullable=nullable)  # type: ignore[no-any-return]
+
+
+def str_enum(enum_cls: type[enum.StrEnum], *, length: int = 20) -> sa.Enum:
+    """A VARCHAR column that loads as the Python enum (so `is` and `==` both work on loaded rows)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )

@@ -34,6 +34,7 @@ class OutboxEvent(SQLModel, table=True):
     """An event recorded in the same transaction as the change; delivered by the worker after commit."""
 
     __tablename__ = "outbox_events"
+    __table_args__ = (sa.Index("ix_outbox_events_unprocessed", "seq", postgresql_where=sa.text("processed_at IS NULL")),)
 
     id: uuid.UUID = id_field()
     seq: int = Field(sa_column=sa.Column(sa.BigInteger, sa.Identity(always=True), unique=True, nullable=False))
