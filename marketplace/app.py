@@ -74,7 +74,9 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
     """Build the application; the engine is created at start-up and disposed at shutdown."""
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
-    prometheus = PrometheusConfig(app_name="marketplace", group_path=True, exclude=["/metrics", "/health"])
+    prometheus = PrometheusConfig(
+        app_name="marketplace", prefix="marketplace", group_path=True, exclude=["/metrics", "/health"]
+    )
 
     async def on_startup(app: Litestar) -> None:
         engine = make_engine(settings)

@@ -28,7 +28,7 @@ class AccountsRepository:
     async def principal_for_key(self, key_hash: str, *, now: datetime) -> tuple[Principal, datetime | None] | None:
         """The active caller behind a key hash, and when the key was last used."""
         stmt = (
-            sa.select(
+            sa.select(  # type: ignore[call-overload]
                 ApiKey.id,
                 ApiKey.scopes,
                 ApiKey.last_used_at,

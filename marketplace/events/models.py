@@ -37,7 +37,7 @@ class OutboxEvent(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_outbox_events_unprocessed", "seq", postgresql_where=sa.text("processed_at IS NULL")),)
 
     id: uuid.UUID = id_field()
-    seq: int = Field(sa_column=sa.Column(sa.BigInteger, sa.Identity(always=True), unique=True, nullable=False))
+    seq: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(always=True), unique=True, nullable=False))
     type: str = Field(max_length=80, index=True)
     organization_id: uuid.UUID | None = Field(default=None, index=True)
     subject_type: str = Field(max_length=40)

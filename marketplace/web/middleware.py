@@ -179,7 +179,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Claim the key inside the request's transaction, or replay what it stored."""
         key = _header(scope, b"idempotency-key")
-        if scope.get("method") != "POST" or key is None:
+        method = cast(str, scope.get("method"))
+        if method != "POST" or key is None:
             await next_app(scope, receive, send)
             return
         if not _IDEMPOTENCY_KEY_RE.match(key):
@@ -188,7 +189,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         principal = scope.get("user")
         who = str(principal.user_id) if isinstance(principal, Principal) else "anonymous"
         digest = hashlib.sha256()
-        for part in (scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1")):
+        for part in (method, scope["path"], scope.get("query_string", b"").decode("latin-1")):
             digest.update(part.encode() + b"\0")
         digest.update(body)
         request_hash = digest.hexdigest()
@@ -199,7 +200,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
             principal=who,
             key=key,
             request_hash=request_hash,
-            method=scope["method"],
+            method=method,
             path=scope["path"],
             expired_before=utcnow() - self.ttl,
         )
@@ -217,7 +218,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
 
         replayed = False
 
-        async def replay_receive() -> Message:
+        async def replay_receive() -> Any:
             nonlocal replayed
             if not replayed:
                 replayed = True
@@ -234,7 +235,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 chunks.append(message.get("body", b""))
             await send(message)
 
-        await next_app(scope, replay_receive, capture_send)
+        await next_app(scope, cast(Receive, replay_receive), capture_send)
         status = int(start.get("status", 500))
         if status < 400:
             kept = {

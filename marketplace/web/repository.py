@@ -45,10 +45,10 @@ class IdempotencyRepository:
             "response_body": None,
             "created_at": utcnow(),
         }
-        stmt = insert(table).values(**values)
-        stmt = stmt.on_conflict_do_update(
+        base = insert(table).values(**values)
+        stmt = base.on_conflict_do_update(
             constraint="uq_idempotency_records_principal_key",
-            set_={k: stmt.excluded[k] for k in values if k not in ("principal", "key")},
+            set_={k: base.excluded[k] for k in values if k not in ("principal", "key")},
             where=table.c.created_at < expired_before,
         ).returning(table.c.id)
         claimed = (await self.session.execute(stmt)).scalar_one_or_none()
