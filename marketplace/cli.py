@@ -100,6 +100,47 @@ def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
     )
 
 
+@main.command()
+@click.option(
+    "--concurrency",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Worker loops in this process (each claims its own jobs).",
+)
+@click.option("--poll", default=0.5, show_default=True, type=float, help="Seconds to sleep when idle.")
+def worker(concurrency: int, poll: float) -> None:
+    """Run the outbox and the durable jobs (timers, indexing, webhooks) until SIGTERM/SIGINT."""
+    import signal
+
+    from marketplace.db.engine import make_engine, make_sessionmaker
+    from marketplace.events.worker import Worker, WorkerConfig
+    from marketplace.kit.logging import configure_logging
+    from marketplace.tasks import load_all
+
+    settings = get_settings()
+    url = resolve_database(settings, migrate=settings.embedded)
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    loaded = load_all()
+
+    async def run() -> None:
+        from marketplace.config import to_asyncpg_url
+
+        engine = make_engine(settings, url=to_asyncpg_url(url))
+        maker = make_sessionmaker(engine)
+        workers = [Worker(maker, WorkerConfig(poll_interval=poll)) for _ in range(concurrency)]
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: [w.stop() for w in workers])
+        console.print(f"worker: {concurrency} loop(s), handlers from {', '.join(loaded) or 'no domain'}")
+        try:
+            await asyncio.gather(*(w.run() for w in workers))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
 @main.group()
 def db() -> None:
     """Database schema: upgrade, downgrade, current."""

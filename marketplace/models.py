@@ -1,7 +1,7 @@
 """Import every table model so the metadata (and Alembic) sees them all."""
 
 from marketplace.accounts.models import ApiKey, Organization, User
-from marketplace.events.models import AuditEvent, OutboxEvent
+from marketplace.events.models import AuditEvent, Job, OutboxEvent
 from marketplace.web.models import IdempotencyRecord
 
-__all__ = ["ApiKey", "AuditEvent", "IdempotencyRecord", "Organization", "OutboxEvent", "User"]
+__all__ = ["ApiKey", "AuditEvent", "IdempotencyRecord", "Job", "Organization", "OutboxEvent", "User"]

@@ -1,4 +1,4 @@
-"""Foundation: organisations, users, API keys, audit trail, outbox, idempotency records
+"""Foundation: organisations, users, API keys, audit trail, outbox, jobs, idempotency records
 
 Revision ID: 0001
 Revises: 
@@ -117,6 +117,27 @@ def upgrade() -> None:
     sa.UniqueConstraint('key_hash', name=op.f('uq_api_keys_key_hash'))
     )
     op.create_index(op.f('ix_api_keys_user_id'), 'api_keys', ['user_id'], unique=False)
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("status", sa.Enum("pending", "running", "done", "dead", name="jobstatus", native_enum=False, length=20), nullable=False),
+        sa.Column("run_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("max_attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
+        sa.Column("locked_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_jobs_dedupe_key")),
+    )
+    op.create_index(op.f("ix_jobs_kind"), "jobs", ["kind"], unique=False)
+    op.create_index("ix_jobs_due", "jobs", ["run_at"], unique=False, postgresql_where=sa.text("status = 'pending'"))
+    op.create_index("ix_jobs_lease", "jobs", ["locked_until"], unique=False, postgresql_where=sa.text("status = 'running'"))
     op.create_index("ux_users_email_lower", "users", [sa.text("lower(email)")], unique=True)
     op.create_index("ix_outbox_events_unprocessed", "outbox_events", ["seq"], postgresql_where=sa.text("processed_at IS NULL"))
     op.create_check_constraint("kind", "organizations", "kind IN ('institute','enterprise','broker_agency','platform')")
@@ -147,6 +168,10 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION audit_events_append_only()")
     op.drop_index("ix_outbox_events_unprocessed", table_name="outbox_events")
     op.drop_index("ux_users_email_lower", table_name="users")
+    op.drop_index("ix_jobs_lease", table_name="jobs")
+    op.drop_index("ix_jobs_due", table_name="jobs")
+    op.drop_index(op.f("ix_jobs_kind"), table_name="jobs")
+    op.drop_table("jobs")
     op.drop_index(op.f('ix_api_keys_user_id'), table_name='api_keys')
     op.drop_table('api_keys')
     op.drop_index(op.f('ix_users_organization_id'), table_name='users')
