@@ -32,6 +32,7 @@ OBJECT_SCOPE: dict[str, str] = {
     "/api/v1/organizations/{org_id:uuid}": "public",
     "/api/v1/platform/organizations/{org_id:uuid}": "public",
     "/api/v1/platform/organizations/{org_id:uuid}/verification": "public",
+    "/api/v1/platform/jobs/{job_id:uuid}/retry": "public",
 }
 
 ACTORS = ["anonymous", "viewer", "member", "admin", "owner", "other_org_owner", "platform_member", "platform_admin"]
@@ -119,7 +120,7 @@ async def build_world(factory: Factory) -> World:
     target_member = await factory.actor(org, role=Role.member)
     return World(
         actors=actors,
-        ids={"org_id": org.id, "user_id": target_member.user.id, "key_id": owner.key_id},
+        ids={"org_id": org.id, "user_id": target_member.user.id, "key_id": owner.key_id, "job_id": uuid.uuid4()},
     )
 
 

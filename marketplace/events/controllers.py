@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from litestar import Controller, get
-from litestar.params import QueryParameter
+from litestar import Controller, get, post
+from litestar.params import FromPath, QueryParameter
 
-from marketplace.events.repository import EventsRepository
-from marketplace.events.schemas import AuditEventPage, AuditEventRead, OutboxEventPage, OutboxEventRead
+from marketplace.events.models import JobStatus
+from marketplace.events.repository import EventsRepository, JobsRepository
+from marketplace.events.schemas import (
+    AuditEventPage,
+    AuditEventRead,
+    JobPage,
+    JobRead,
+    OutboxEventPage,
+    OutboxEventRead,
+)
+from marketplace.events.service import EventRecorder
+from marketplace.kit.errors import NotFound
 from marketplace.kit.pagination import CursorParam, LimitParam, decode_id_cursor, page_by_id
+from marketplace.kit.time import utcnow
 from marketplace.web import policy
 from marketplace.web.deps import Caller, DbSession
 from marketplace.web.openapi import errors_for
@@ -74,4 +86,51 @@ class OutboxController(Controller):
         return OutboxEventPage(items=[OutboxEventRead.model_validate(r) for r in items], next_cursor=next_cursor)
 
 
-CONTROLLERS = [AuditController, OutboxController]
+class JobController(Controller):
+    """Durable jobs and dead letters."""
+
+    path = "/platform/jobs"
+    tags = ["platform"]  # noqa: RUF012
+
+    @get(
+        "/",
+        operation_id="platformListJobs",
+        summary="List durable jobs, e.g. dead letters (platform)",
+        opt=policy.PLATFORM.opt(),
+        responses=errors_for(400, 401, 403),
+    )
+    async def list_jobs(
+        self,
+        session: DbSession,
+        status: Annotated[JobStatus | None, QueryParameter(name="status")] = None,
+        kind: Annotated[str | None, QueryParameter(name="kind", max_length=80)] = None,
+        limit: LimitParam = 20,
+        cursor: CursorParam = None,
+    ) -> JobPage:
+        """Jobs in id order."""
+        rows = await JobsRepository(session).list_jobs(
+            status=status, kind=kind, after=decode_id_cursor(cursor), limit=limit
+        )
+        items, next_cursor = page_by_id(rows, limit=limit)
+        return JobPage(items=[JobRead.model_validate(r) for r in items], next_cursor=next_cursor)
+
+    @post(
+        "/{job_id:uuid}/retry",
+        operation_id="platformRetryJob",
+        summary="Put a dead job back in the queue (platform)",
+        status_code=200,
+        opt=policy.PLATFORM_ADMIN.opt(),
+        responses=errors_for(401, 403, 404),
+    )
+    async def retry(self, session: DbSession, principal: Caller, job_id: FromPath[uuid.UUID]) -> JobRead:
+        """Retry a dead letter."""
+        job = await JobsRepository(session).retry_dead(job_id, now=utcnow())
+        if job is None:
+            raise NotFound("no dead job with this id")
+        EventRecorder(session).audit(
+            actor=principal, organization_id=None, action="job.retried", target_type="job", target_id=job.id
+        )
+        return JobRead.model_validate(job)
+
+
+CONTROLLERS = [AuditController, OutboxController, JobController]

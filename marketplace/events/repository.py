@@ -115,9 +115,11 @@ class JobsRepository:
         """Mark events as fanned out."""
         await self.session.execute(sa.update(OutboxEvent).where(col(OutboxEvent.id).in_(ids)).values(processed_at=now))
 
-    async def claim_jobs(self, *, worker: str, now: datetime, lease: timedelta, limit: int) -> Sequence[Job]:
+    async def claim_jobs(
+        self, *, worker: str, now: datetime, lease: timedelta, limit: int, kinds: frozenset[str] | None = None
+    ) -> Sequence[Job]:
         """Take due pending jobs, and running ones whose lease ran out (their worker died)."""
-        due = (
+        query = (
             sa.select(Job.id)  # type: ignore[call-overload]
             .where(
                 sa.or_(
@@ -128,8 +130,10 @@ class JobsRepository:
             .order_by(col(Job.run_at))
             .limit(limit)
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
         )
+        if kinds is not None:
+            query = query.where(col(Job.kind).in_(sorted(kinds)))
+        due = query.scalar_subquery()
         stmt = (
             sa.update(Job)
             .where(col(Job.id).in_(due))

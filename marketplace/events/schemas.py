@@ -39,5 +39,23 @@ class OutboxEventRead(OutputSchema):
     processed_at: datetime | None
 
 
+class JobRead(OutputSchema):
+    """A durable job as the platform sees it."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    payload: dict[str, Any]
+    dedupe_key: str | None
+    run_at: datetime
+    attempts: int
+    max_attempts: int
+    last_error: str | None
+    locked_by: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
 AuditEventPage = Page[AuditEventRead]
+JobPage = Page[JobRead]
 OutboxEventPage = Page[OutboxEventRead]

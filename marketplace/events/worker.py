@@ -44,6 +44,8 @@ class WorkerConfig:
     lease: timedelta = timedelta(minutes=5)
     poll_interval: float = 0.5
     job_timeout: float = 120.0
+    kinds: frozenset[str] | None = None  # only these job kinds (a dedicated pool); None: all
+    dispatch_outbox: bool = True
 
 
 class Worker:
@@ -84,6 +86,8 @@ class Worker:
 
     async def dispatch_outbox(self) -> int:
         """Turn unprocessed outbox events into jobs for their subscribers, once each."""
+        if not self.config.dispatch_outbox:
+            return 0
         async with self.sessionmaker() as session, session.begin():
             repo = JobsRepository(session)
             events = await repo.claim_outbox(limit=self.config.outbox_batch)
@@ -103,7 +107,11 @@ class Worker:
         """Claim a batch of due jobs and run them one by one, each in its own transaction."""
         async with self.sessionmaker() as session, session.begin():
             jobs = await JobsRepository(session).claim_jobs(
-                worker=self.config.name, now=utcnow(), lease=self.config.lease, limit=self.config.job_batch
+                worker=self.config.name,
+                now=utcnow(),
+                lease=self.config.lease,
+                limit=self.config.job_batch,
+                kinds=self.config.kinds,
             )
         self._claimed = [j.id for j in jobs]
         ran = 0
