@@ -94,7 +94,9 @@ class OrganizationController(Controller):
         opt=policy.ADMIN.opt(),
         responses=errors_for(401, 403, 409, 422),
     )
-    async def update_mine(self, session: DbSession, principal: Caller, data: JSONBody[OrganizationUpdate]) -> OrganizationRead:
+    async def update_mine(
+        self, session: DbSession, principal: Caller, data: JSONBody[OrganizationUpdate]
+    ) -> OrganizationRead:
         """Change profile fields."""
         org = await AccountsService(session).update_organization(principal, data)
         return OrganizationRead.model_validate(org)

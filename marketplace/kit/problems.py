@@ -89,7 +89,9 @@ def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationExc
         elif source in (None, "body"):
             problems.append(FieldProblem(detail=message, pointer=_pointer(str(key))))
         else:
-            problems.append(FieldProblem(detail=message, parameter=str(key), location=getattr(source, "value", str(source))))
+            problems.append(
+                FieldProblem(detail=message, parameter=str(key), location=getattr(source, "value", str(source)))
+            )
     return problem_response(
         request,
         status=400 if any(p.location for p in problems) and not any(p.pointer for p in problems) else 422,

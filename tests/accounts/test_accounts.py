@@ -38,7 +38,7 @@ async def test_register_creates_pending_org_owner_and_working_key(
     assert me.status_code == 200
     assert me.json()["organization"]["id"] == data["organization"]["id"]
     # The secret is stored only as a hash.
-    stored = (await session.execute(sa.text("SELECT key_hash FROM api_keys WHERE prefix = :p"), {"p": secret[:12]}))
+    stored = await session.execute(sa.text("SELECT key_hash FROM api_keys WHERE prefix = :p"), {"p": secret[:12]})
     assert stored.scalar_one() != secret
     events = await session.execute(
         sa.text("SELECT type FROM outbox_events WHERE subject_id = :s"), {"s": data["organization"]["id"]}
@@ -83,7 +83,9 @@ async def test_platform_verifies_and_rejects(client: httpx.AsyncClient, factory:
     assert missing.status_code == 404
 
 
-async def test_public_profile_hides_private_fields_and_rejected_orgs(client: httpx.AsyncClient, factory: Factory) -> None:
+async def test_public_profile_hides_private_fields_and_rejected_orgs(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
     me = await factory.actor(role=Role.viewer)
     other = await factory.organization(OrganizationKind.institute)
     profile = await client.get(f"/api/v1/organizations/{other.id}", headers=me.headers)
@@ -139,7 +141,9 @@ async def test_members_roles_and_last_owner(client: httpx.AsyncClient, factory: 
     members = await client.get("/api/v1/organizations/me/members?limit=1", headers=owner.headers)
     page1 = members.json()
     assert len(page1["items"]) == 1 and page1["next_cursor"]
-    page2 = await client.get(f"/api/v1/organizations/me/members?limit=1&cursor={page1['next_cursor']}", headers=owner.headers)
+    page2 = await client.get(
+        f"/api/v1/organizations/me/members?limit=1&cursor={page1['next_cursor']}", headers=owner.headers
+    )
     assert page2.json()["items"][0]["id"] != page1["items"][0]["id"]
 
 

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketplace.kit.credit_code import CHARSET, CreditCodeError, check_character, make_credit_code, validate_credit_code
+from marketplace.kit.credit_code import (
+    CHARSET,
+    CreditCodeError,
+    check_character,
+    make_credit_code,
+    validate_credit_code,
+)
 
 REAL_CODES = [
     "914403001922038216",  # a Shenzhen enterprise

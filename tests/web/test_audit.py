@@ -14,7 +14,9 @@ from tests.factories import Factory
 
 async def audit_rows(session: AsyncSession, target_id: str) -> list[sa.Row[tuple[object, ...]]]:
     result = await session.execute(
-        sa.text("SELECT action, actor_user_id, organization_id, diff, request_id FROM audit_events WHERE target_id = :t"),
+        sa.text(
+            "SELECT action, actor_user_id, organization_id, diff, request_id FROM audit_events WHERE target_id = :t"
+        ),
         {"t": target_id},
     )
     return list(result.all())

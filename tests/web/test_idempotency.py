@@ -19,7 +19,9 @@ def key_body(name: str = "sync script") -> dict[str, object]:
 
 
 async def count_keys(session: AsyncSession, name: str) -> int:
-    return int((await session.execute(sa.text("SELECT count(*) FROM api_keys WHERE name = :n"), {"n": name})).scalar_one())
+    return int(
+        (await session.execute(sa.text("SELECT count(*) FROM api_keys WHERE name = :n"), {"n": name})).scalar_one()
+    )
 
 
 async def test_same_key_same_body_replays_first_answer(
@@ -84,9 +86,7 @@ async def test_expired_key_runs_again(client: httpx.AsyncClient, factory: Factor
         .where(IdempotencyRecord.key == "old-key")  # type: ignore[arg-type]
         .values(created_at=sa.func.now() - sa.text("interval '25 hours'"))
     )
-    assert (
-        await client.post("/api/v1/users/me/api-keys", json=key_body("other"), headers=headers)
-    ).status_code == 201
+    assert (await client.post("/api/v1/users/me/api-keys", json=key_body("other"), headers=headers)).status_code == 201
 
 
 async def test_failed_request_is_not_stored(client: httpx.AsyncClient, factory: Factory) -> None:
