@@ -48,6 +48,8 @@ class OutboxEvent(SQLModel, table=True):
     subject_type: str = Field(max_length=40)
     subject_id: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
+    # Organisations allowed to receive this event (webhooks, feeds); empty means only organization_id.
+    audience: list[uuid.UUID] = Field(default_factory=list, sa_type=sa.ARRAY(sa.Uuid()))
     request_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = created_field()
     processed_at: datetime | None = tz_field()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -77,9 +77,12 @@ class EventRecorder:
         subject_type: str,
         subject_id: uuid.UUID | str,
         payload: Mapping[str, Any],
+        audience: Iterable[uuid.UUID] = (),
     ) -> OutboxEvent:
-        """Record an event for delivery after commit (a rollback drops it)."""
+        """Record an event for delivery after commit; audience: who else may receive it (a rollback drops it)."""
+        members = list(dict.fromkeys([*([organization_id] if organization_id else []), *audience]))
         event = OutboxEvent(
+            audience=members,
             type=type,
             organization_id=organization_id,
             subject_type=subject_type,

@@ -79,6 +79,7 @@ def upgrade() -> None:
     sa.Column('subject_type', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('subject_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('audience', sa.ARRAY(sa.Uuid()), nullable=False),
     sa.Column('request_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),

@@ -19,13 +19,14 @@ from marketplace.events.service import EventRecorder
 from marketplace.events.worker import Worker, WorkerConfig, backoff
 from marketplace.kit.time import utcnow
 
-EFFECTS = "test_job_effects"
+EFFECTS = "scratch.job_effects"  # outside the public schema, so the migration check ignores it
 
 
 @pytest.fixture
 async def maker(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions that really commit; a scratch table records every handler run (no unique key, to see duplicates)."""
     async with engine.begin() as conn:
+        await conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS scratch"))
         await conn.execute(sa.text(f"CREATE TABLE IF NOT EXISTS {EFFECTS} (tag text, job_id uuid, n int)"))
     yield make_sessionmaker(engine)
 
