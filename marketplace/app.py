@@ -19,6 +19,7 @@ from marketplace.accounts import controllers as accounts_controllers
 from marketplace.config import Settings, get_settings
 from marketplace.db.engine import make_engine, make_sessionmaker
 from marketplace.db.migrate import current_revisions_async, script_heads
+from marketplace.demands import controllers as demands_controllers
 from marketplace.events import controllers as events_controllers
 from marketplace.kit.errors import AppError
 from marketplace.kit.logging import configure_logging
@@ -29,6 +30,8 @@ from marketplace.kit.problems import (
     internal_error_handler,
     validation_error_handler,
 )
+from marketplace.listings import controllers as listings_controllers
+from marketplace.reference import controllers as reference_controllers
 from marketplace.web.deps import DEPENDENCIES
 from marketplace.web.middleware import (
     AuthenticationMiddleware,
@@ -57,7 +60,13 @@ def api_router(settings: Settings) -> Router:
     """Every domain's controllers under /api/v1, behind the one authorisation guard."""
     return Router(
         path=API_PREFIX,
-        route_handlers=[*accounts_controllers.CONTROLLERS, *events_controllers.CONTROLLERS],
+        route_handlers=[
+            *accounts_controllers.CONTROLLERS,
+            *events_controllers.CONTROLLERS,
+            *listings_controllers.CONTROLLERS,
+            *demands_controllers.CONTROLLERS,
+            *reference_controllers.CONTROLLERS,
+        ],
         guards=[authorize],
         dependencies=DEPENDENCIES,
         middleware=[
@@ -82,6 +91,9 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        if settings.async_read_url:
+            app.state.read_engine = make_engine(settings, url=settings.async_read_url)
+            app.state.read_sessionmaker = make_sessionmaker(app.state.read_engine)
         app.state.expected_heads = script_heads(settings.database_url or "")
         if check_migrations:
             async with engine.connect() as conn:
@@ -94,6 +106,8 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
 
     async def on_shutdown(app: Litestar) -> None:
         await app.state.engine.dispose()
+        if app.state.get("read_engine") is not None:
+            await app.state.read_engine.dispose()
 
     exception_handlers: dict[Any, Any] = {
         AppError: app_error_handler,

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL (15+). Unset: an embedded server in MARKETPLACE_DATA_DIR.",
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="Optional read replica for read-only routes (search, public detail, reports).",
+    )
     marketplace_data_dir: Path = Field(
         default=Path(".marketplace"), description="Data folder for the embedded PostgreSQL and local files."
     )
@@ -40,6 +44,11 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """Whether the service runs its own embedded PostgreSQL."""
         return self.database_url is None
+
+    @property
+    def async_read_url(self) -> str | None:
+        """The read replica's URL in SQLAlchemy's asyncpg form, if one is configured."""
+        return to_asyncpg_url(self.database_read_url) if self.database_read_url else None
 
     @property
     def async_database_url(self) -> str:

@@ -105,7 +105,7 @@ class OrganizationController(Controller):
         "/{org_id:uuid}",
         operation_id="getOrganization",
         summary="Get an organisation's public profile",
-        opt=policy.SIGNED_IN.opt(),
+        opt=policy.SIGNED_IN.opt(read_replica=True),
         responses=errors_for(401, 404),
     )
     async def get_one(self, session: DbSession, principal: Caller, org_id: FromPath[uuid.UUID]) -> OrganizationPublic:

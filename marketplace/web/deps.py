@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.accounts.principal import Principal
 from marketplace.kit.errors import NotAuthenticated
-from marketplace.web.middleware import session_of
+from marketplace.web.middleware import data_session_of
 
 
 async def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
-    """The request's session (committed or rolled back by the unit-of-work middleware)."""
-    return session_of(request.scope)
+    """The request's session (committed or rolled back by the unit-of-work middleware; a replica's if marked)."""
+    return data_session_of(request.scope)
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -26,6 +26,8 @@ from marketplace.kit.time import utcnow
 from marketplace.web.repository import IdempotencyRepository
 
 SESSION_KEY = "marketplace.session"
+READ_SESSION_KEY = "marketplace.read_session"
+REPLICA_OPT = "read_replica"
 AFTER_COMMIT_KEY = "after_commit"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 _IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -35,6 +37,18 @@ access_log = structlog.get_logger("marketplace.access")
 def session_of(scope: Scope) -> AsyncSession:
     """The request's database session, opened by the unit-of-work middleware."""
     return cast(AsyncSession, scope[SESSION_KEY])  # type: ignore[literal-required]
+
+
+def data_session_of(scope: Scope) -> AsyncSession:
+    """The session a handler reads and writes through: the replica's for replica-marked routes, if configured."""
+    replica = scope.get(READ_SESSION_KEY)  # type: ignore[misc]
+    return cast(AsyncSession, replica) if replica is not None else session_of(scope)
+
+
+def uses_replica(scope: Scope) -> bool:
+    """Whether the matched route declared it may read from a replica (safe reads that need not see own writes)."""
+    handler = scope.get("route_handler")
+    return bool(handler is not None and handler.opt.get(REPLICA_OPT) and scope.get("method") in ("GET", "HEAD"))
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
@@ -95,49 +109,65 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Hold the response until the transaction's fate is settled."""
-        maker: async_sessionmaker[AsyncSession] = scope["app"].state.sessionmaker
+        state = scope["app"].state
+        maker: async_sessionmaker[AsyncSession] = state.sessionmaker
+        read_maker: async_sessionmaker[AsyncSession] | None = state.get("read_sessionmaker")
         async with maker() as session:
             scope[SESSION_KEY] = session  # type: ignore[literal-required]
-            held: list[Message] = []
-            state = {"status": 500, "settled": False}
+            if read_maker is not None and uses_replica(scope):
+                async with read_maker() as replica:
+                    scope[READ_SESSION_KEY] = replica  # type: ignore[literal-required]
+                    try:
+                        await self._handle(session, scope, receive, send, next_app)
+                    finally:
+                        await replica.rollback()  # read-only by construction; nothing to keep
+                return
+            await self._handle(session, scope, receive, send, next_app)
 
-            async def settle() -> None:
-                if state["settled"]:
-                    return
-                state["settled"] = True
-                if int(state["status"]) < 400:
-                    await session.commit()
-                else:
-                    await session.rollback()
+    async def _handle(
+        self, session: AsyncSession, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp
+    ) -> None:
+        """Run the handler, then commit or roll back before anything reaches the client."""
+        held: list[Message] = []
+        state = {"status": 500, "settled": False}
 
-            async def holding_send(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    state["status"] = message["status"]
+        async def settle() -> None:
+            if state["settled"]:
+                return
+            state["settled"] = True
+            if int(state["status"]) < 400:
+                await session.commit()
+            else:
+                await session.rollback()
+
+        async def holding_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                held.append(message)
+                return
+            if message["type"] == "http.response.body" and not state["settled"]:
+                if not message.get("more_body", False):
                     held.append(message)
                     return
-                if message["type"] == "http.response.body" and not state["settled"]:
-                    if not message.get("more_body", False):
-                        held.append(message)
-                        return
-                    await settle()  # a streamed body: the transaction ends before the first chunk
-                    for early in held:
-                        await send(early)
-                    held.clear()
-                await send(message)
+                await settle()  # a streamed body: the transaction ends before the first chunk
+                for early in held:
+                    await send(early)
+                held.clear()
+            await send(message)
 
-            try:
-                await next_app(scope, receive, holding_send)
-                await settle()
-            except BaseException:
-                if not state["settled"]:
-                    state["settled"] = True
-                    await session.rollback()
-                raise
-            for message in held:
-                await send(message)
-            if int(state["status"]) < 400:
-                for callback in session.info.pop(AFTER_COMMIT_KEY, []):
-                    await callback()
+        try:
+            await next_app(scope, receive, holding_send)
+            await settle()
+        except BaseException:
+            if not state["settled"]:
+                state["settled"] = True
+                await session.rollback()
+            raise
+        for message in held:
+            await send(message)
+        if int(state["status"]) < 400:
+            for callback in session.info.pop(AFTER_COMMIT_KEY, []):
+                await callback()
 
 
 class AuthenticationMiddleware(ASGIMiddleware):

@@ -38,9 +38,9 @@ class Policy:
         if method not in SAFE_METHODS and not principal.can_write:
             raise PermissionDenied("this API key has read scope only")
 
-    def opt(self) -> dict[str, Any]:
-        """The route option that declares this policy."""
-        return {POLICY_KEY: self}
+    def opt(self, *, read_replica: bool = False) -> dict[str, Any]:
+        """The route options that declare this policy (and, for safe reads, that a replica may serve them)."""
+        return {POLICY_KEY: self, "read_replica": read_replica}
 
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="marketplace"'}
