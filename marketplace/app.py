@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
@@ -18,7 +19,7 @@ from marketplace import accounts, events
 from marketplace.accounts import controllers as accounts_controllers
 from marketplace.config import Settings, get_settings
 from marketplace.db.engine import make_engine, make_sessionmaker
-from marketplace.db.migrate import current_revisions_async, script_heads
+from marketplace.db.migrate import current_revisions_async, known_revisions, schema_state, script_heads
 from marketplace.demands import controllers as demands_controllers
 from marketplace.events import controllers as events_controllers
 from marketplace.kit.errors import AppError
@@ -31,7 +32,9 @@ from marketplace.kit.problems import (
     validation_error_handler,
 )
 from marketplace.listings import controllers as listings_controllers
+from marketplace.notifications import controllers as notifications_controllers
 from marketplace.reference import controllers as reference_controllers
+from marketplace.search_api import controllers as search_controllers
 from marketplace.web.deps import DEPENDENCIES
 from marketplace.web.middleware import (
     AuthenticationMiddleware,
@@ -41,8 +44,10 @@ from marketplace.web.middleware import (
 )
 from marketplace.web.policy import authorize
 from marketplace.web.system import health, ready
+from marketplace.webhooks import controllers as webhooks_controllers
 
 API_PREFIX = "/api/v1"
+log = structlog.get_logger("marketplace.app")
 API_VERSION = "1.0.0"
 
 
@@ -66,6 +71,9 @@ def api_router(settings: Settings) -> Router:
             *listings_controllers.CONTROLLERS,
             *demands_controllers.CONTROLLERS,
             *reference_controllers.CONTROLLERS,
+            *search_controllers.CONTROLLERS,
+            *webhooks_controllers.CONTROLLERS,
+            *notifications_controllers.CONTROLLERS,
         ],
         guards=[authorize],
         dependencies=DEPENDENCIES,
@@ -91,14 +99,23 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        # Safe methods read without BEGIN/COMMIT: under READ COMMITTED a transaction adds no
+        # consistency across statements, and it costs two round trips per request.
+        app.state.autocommit_sessionmaker = make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
         if settings.async_read_url:
             app.state.read_engine = make_engine(settings, url=settings.async_read_url)
-            app.state.read_sessionmaker = make_sessionmaker(app.state.read_engine)
+            app.state.read_sessionmaker = make_sessionmaker(
+                app.state.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+            )
         app.state.expected_heads = script_heads(settings.database_url or "")
+        app.state.known_revisions = known_revisions(settings.database_url or "")
         if check_migrations:
             async with engine.connect() as conn:
                 applied = await current_revisions_async(conn)
-            if applied != app.state.expected_heads:
+            state = schema_state(applied, heads=app.state.expected_heads, known=app.state.known_revisions)
+            if state == "ahead":
+                log.warning("database schema is newer than this code (rolling deploy?)", applied=sorted(applied))
+            if state == "behind":
                 raise PendingMigrations(
                     f"database is at {sorted(applied) or 'an empty schema'}, code expects "
                     f"{sorted(app.state.expected_heads)}: run `marketplace db upgrade`"

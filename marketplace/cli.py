@@ -1,10 +1,11 @@
-"""The `marketplace` command: serve, db, demo, create-admin, openapi."""
+"""The `marketplace` command: serve, db, demo, create-admin, import, openapi."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -87,6 +88,9 @@ def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
         f"[bold]API[/] http://{host}:{port}/api/v1  docs http://{host}:{port}/schema  "
         f"(prepared in {time.perf_counter() - started:.2f}s)"
     )
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally instead, so the embedded
+    # server's exit hook stops PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "marketplace.app:create_app",
         factory=True,
@@ -270,6 +274,104 @@ def openapi(output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     console.print(f"wrote {output}")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Bulk import from CSV or JSON lines: every row is validated, then all are imported or none."""
+
+
+@import_group.command("listings")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org_ref", required=True, help="The owning organisation: its id or its credit code.")
+@click.option("--submit", is_flag=True, help="Submit the listings for review instead of keeping them as drafts.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default=None,
+    help="File format (default: from the file extension).",
+)
+def import_listings(file: Path, org_ref: str, submit: bool, fmt: str | None) -> None:
+    """Import listings from FILE for one organisation (columns: docs/import.md)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from marketplace.listings import bulk
+    from marketplace.listings.errors import ImportRejected
+
+    fmt = fmt or bulk.detect_format(content_type=None, filename=file.name)
+    if fmt is None:
+        raise click.ClickException("cannot tell the format from the file name; pass --format csv or --format jsonl")
+    content = file.read_bytes()
+    settings = get_settings()
+    url = resolve_database(settings, migrate=settings.embedded)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        async def work(session: Any) -> int:
+            from marketplace.listings.service import ImportOwner, ListingsService
+
+            org = await _organization_by_ref(session, org_ref)
+            owner = ImportOwner(
+                organization_id=org.id,
+                kind=org.kind,
+                verified=org.verification_status == "verified",
+            )
+            return await ListingsService(session).import_listings(
+                owner, content, fmt, submit=submit, progress=on_progress
+            )
+
+        try:
+            count = run_async(lambda: _with_session(url, work))
+        except ImportRejected as exc:
+            progress.stop()
+            _print_import_problems(exc)
+            raise SystemExit(1) from exc
+    elapsed = time.perf_counter() - started
+    state = "submitted for review" if submit else "drafts"
+    console.print(f"[green]imported {count} listings[/] as {state} in {elapsed:.1f}s")
+
+
+async def _organization_by_ref(session: Any, ref: str) -> Any:
+    """An organisation by id or credit code, or a usage error."""
+    import uuid
+
+    from marketplace.accounts.repository import AccountsRepository
+
+    repo = AccountsRepository(session)
+    try:
+        org = await repo.get_organization(uuid.UUID(ref))
+    except ValueError:
+        org = await repo.organization_by_credit_code(ref.strip().upper())
+    if org is None:
+        raise click.ClickException(f"no organisation with id or credit code {ref!r}")
+    return org
+
+
+def _print_import_problems(exc: Any) -> None:
+    rows = exc.extra.get("rows", [])
+    table = Table(title=f"Nothing imported: {exc.detail}", expand=False)
+    for col in ("row", "column", "problem"):
+        table.add_column(col, overflow="fold")
+    for problem in rows:
+        table.add_row(str(problem["row"]), problem.get("column") or problem["field"], problem["problem"])
+    console.print(table)
+    total = exc.extra.get("problem_count", len(rows))
+    if total > len(rows):
+        console.print(f"... and {total - len(rows)} more problem(s)")
 
 
 def render_openapi() -> str:

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Every setting the service reads; each maps to an environment variable of the same name."""
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True, env_ignore_empty=True)
 
     database_url: str | None = Field(
         default=None,
@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         default=60,
         ge=0,
         description="How stale an API key's last-used time may get before it is written again.",
+    )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long an API key lookup is cached per process; bounds how late another process "
+        "sees a revocation. 0 disables the cache.",
     )
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long Idempotency-Key results replay.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins; empty: CORS off.")

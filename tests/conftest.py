@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from marketplace.app import create_app
 from marketplace.config import Settings, to_asyncpg_url
 from marketplace.db.engine import make_engine
-from marketplace.db.migrate import script_heads, upgrade
+from marketplace.db.migrate import known_revisions, script_heads, upgrade
 from tests.factories import Factory
 
 
@@ -90,6 +90,7 @@ async def client(
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.expected_heads = script_heads(settings.database_url or "")
+    app.state.known_revisions = known_revisions(settings.database_url or "")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
@@ -103,6 +104,7 @@ async def committing_client(app: Litestar, engine: AsyncEngine, settings: Settin
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.expected_heads = script_heads(settings.database_url or "")
+    app.state.known_revisions = known_revisions(settings.database_url or "")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,33 @@ from sqlmodel import col, select
 
 from marketplace.accounts.models import ApiKey, Organization, OrganizationKind, Role, User, VerificationStatus
 from marketplace.accounts.principal import Principal
+
+# Built once: this runs on every authenticated request.
+_PRINCIPAL_BY_KEY = (
+    sa.select(  # type: ignore[call-overload]
+        ApiKey.id,
+        ApiKey.scopes,
+        ApiKey.last_used_at,
+        User.id.label("user_id"),  # type: ignore[attr-defined]
+        User.role,
+        Organization.id.label("organization_id"),  # type: ignore[attr-defined]
+        Organization.kind,
+        Organization.verification_status,
+    )
+    .join(User, User.id == ApiKey.user_id)  # type: ignore[arg-type]
+    .join(Organization, Organization.id == User.organization_id)  # type: ignore[arg-type]
+    .where(
+        ApiKey.key_hash == sa.bindparam("key_hash"),
+        col(ApiKey.revoked_at).is_(None),
+        sa.or_(col(ApiKey.expires_at).is_(None), col(ApiKey.expires_at) > sa.bindparam("now")),
+        col(User.is_active).is_(True),
+    )
+)
+
+
+_ORGANIZATION_BY_ID = sa.select(*Organization.__table__.c).where(  # type: ignore[attr-defined]
+    Organization.__table__.c.id == sa.bindparam("id")  # type: ignore[attr-defined]
+)
 
 
 class AccountsRepository:
@@ -27,27 +55,8 @@ class AccountsRepository:
 
     async def principal_for_key(self, key_hash: str, *, now: datetime) -> tuple[Principal, datetime | None] | None:
         """The active caller behind a key hash, and when the key was last used."""
-        stmt = (
-            sa.select(  # type: ignore[call-overload]
-                ApiKey.id,
-                ApiKey.scopes,
-                ApiKey.last_used_at,
-                User.id.label("user_id"),  # type: ignore[attr-defined]
-                User.role,
-                Organization.id.label("organization_id"),  # type: ignore[attr-defined]
-                Organization.kind,
-                Organization.verification_status,
-            )
-            .join(User, User.id == ApiKey.user_id)  # type: ignore[arg-type]
-            .join(Organization, Organization.id == User.organization_id)  # type: ignore[arg-type]
-            .where(
-                ApiKey.key_hash == key_hash,
-                col(ApiKey.revoked_at).is_(None),
-                sa.or_(col(ApiKey.expires_at).is_(None), col(ApiKey.expires_at) > now),
-                col(User.is_active).is_(True),
-            )
-        )
-        row = (await self.session.execute(stmt)).first()
+        conn = await self.session.connection()
+        row = (await conn.execute(_PRINCIPAL_BY_KEY, {"key_hash": key_hash, "now": now})).first()
         if row is None:
             return None
         principal = Principal.of(
@@ -68,6 +77,11 @@ class AccountsRepository:
     async def get_organization(self, org_id: uuid.UUID) -> Organization | None:
         """One organisation by id."""
         return await self.session.get(Organization, org_id)
+
+    async def organization_row(self, org_id: uuid.UUID) -> sa.Row[Any] | None:
+        """One organisation as a plain row, for read-only answers (no ORM identity-map work)."""
+        conn = await self.session.connection()
+        return (await conn.execute(_ORGANIZATION_BY_ID, {"id": org_id})).first()
 
     async def get_organization_for_update(self, org_id: uuid.UUID) -> Organization | None:
         """One organisation by id, locked for the rest of the transaction."""

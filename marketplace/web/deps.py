@@ -18,8 +18,10 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
     return data_session_of(request.scope)
 
 
-async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Principal:
     """The authenticated caller (routes whose policy allows anonymous callers must not ask for it)."""
+    # `session` is not used: depending on it puts the two providers in sequence, which spares Litestar a
+    # task group per request for resolving them side by side.
     principal = request.scope.get("user")
     if not isinstance(principal, Principal):
         raise NotAuthenticated()

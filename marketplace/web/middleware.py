@@ -110,7 +110,9 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Hold the response until the transaction's fate is settled."""
         state = scope["app"].state
-        maker: async_sessionmaker[AsyncSession] = state.sessionmaker
+        autocommit_maker = state.get("autocommit_sessionmaker")
+        autocommit = autocommit_maker is not None and scope.get("method") in ("GET", "HEAD")
+        maker: async_sessionmaker[AsyncSession] = autocommit_maker if autocommit else state.sessionmaker
         read_maker: async_sessionmaker[AsyncSession] | None = state.get("read_sessionmaker")
         async with maker() as session:
             scope[SESSION_KEY] = session  # type: ignore[literal-required]
@@ -118,14 +120,14 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
                 async with read_maker() as replica:
                     scope[READ_SESSION_KEY] = replica  # type: ignore[literal-required]
                     try:
-                        await self._handle(session, scope, receive, send, next_app)
+                        await self._handle(session, scope, receive, send, next_app, autocommit=autocommit)
                     finally:
                         await replica.rollback()  # read-only by construction; nothing to keep
                 return
-            await self._handle(session, scope, receive, send, next_app)
+            await self._handle(session, scope, receive, send, next_app, autocommit=autocommit)
 
     async def _handle(
-        self, session: AsyncSession, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp
+        self, session: AsyncSession, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, *, autocommit: bool
     ) -> None:
         """Run the handler, then commit or roll back before anything reaches the client."""
         held: list[Message] = []
@@ -135,10 +137,10 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
             if state["settled"]:
                 return
             state["settled"] = True
-            if int(state["status"]) < 400:
-                await session.commit()
-            else:
+            if int(state["status"]) >= 400:
                 await session.rollback()
+            elif not (autocommit and not (session.new or session.dirty or session.deleted)):
+                await session.commit()  # (an autocommit read with nothing staged has nothing to commit)
 
         async def holding_send(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -60,7 +60,7 @@ def policy_of(handler: BaseRouteHandler) -> Policy | None:
     return value if isinstance(value, Policy) else None
 
 
-def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The one guard: every API route must declare a policy, and the caller must satisfy it."""
     if connection.scope["method"] == "OPTIONS":  # type: ignore[typeddict-item]
         return  # Litestar's automatic OPTIONS answers carry no data

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, get
 from sqlalchemy import text
 
-from marketplace.db.migrate import current_revisions_async
+from marketplace.db.migrate import current_revisions_async, schema_state
 
 
 @get("/health", operation_id="health", summary="Process is up", tags=["system"], include_in_schema=True)
@@ -26,13 +26,11 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
             applied = await current_revisions_async(conn)
     except Exception as exc:  # any failure to reach the database means not ready
         return Response({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
-    if applied != state.expected_heads:
+    schema = schema_state(applied, heads=state.expected_heads, known=state.known_revisions)
+    if schema == "behind":
         return Response(
-            {
-                "status": "migrations pending",
-                "database": sorted(applied),
-                "code": sorted(state.expected_heads),
-            },
+            {"status": "migrations pending", "database": sorted(applied), "code": sorted(state.expected_heads)},
             status_code=503,
         )
-    return Response({"status": "ready", "revision": sorted(applied)}, status_code=200)
+    # A schema ahead of the code is a rolling deploy in progress: migrations are additive, keep serving.
+    return Response({"status": "ready", "revision": sorted(applied), "schema": schema}, status_code=200)
