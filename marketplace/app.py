@@ -20,7 +20,6 @@ from marketplace.accounts import controllers as accounts_controllers
 from marketplace.config import Settings, get_settings
 from marketplace.db.engine import make_engine, make_sessionmaker
 from marketplace.db.migrate import current_revisions_async, known_revisions, schema_state, script_heads
-from marketplace.demands import controllers as demands_controllers
 from marketplace.events import controllers as events_controllers
 from marketplace.kit.errors import AppError
 from marketplace.kit.logging import configure_logging
@@ -31,10 +30,6 @@ from marketplace.kit.problems import (
     internal_error_handler,
     validation_error_handler,
 )
-from marketplace.listings import controllers as listings_controllers
-from marketplace.notifications import controllers as notifications_controllers
-from marketplace.reference import controllers as reference_controllers
-from marketplace.search_api import controllers as search_controllers
 from marketplace.web.deps import DEPENDENCIES
 from marketplace.web.middleware import (
     AuthenticationMiddleware,
@@ -44,7 +39,6 @@ from marketplace.web.middleware import (
 )
 from marketplace.web.policy import authorize
 from marketplace.web.system import health, ready
-from marketplace.webhooks import controllers as webhooks_controllers
 
 API_PREFIX = "/api/v1"
 log = structlog.get_logger("marketplace.app")
@@ -68,12 +62,6 @@ def api_router(settings: Settings) -> Router:
         route_handlers=[
             *accounts_controllers.CONTROLLERS,
             *events_controllers.CONTROLLERS,
-            *listings_controllers.CONTROLLERS,
-            *demands_controllers.CONTROLLERS,
-            *reference_controllers.CONTROLLERS,
-            *search_controllers.CONTROLLERS,
-            *webhooks_controllers.CONTROLLERS,
-            *notifications_controllers.CONTROLLERS,
         ],
         guards=[authorize],
         dependencies=DEPENDENCIES,
