@@ -20,6 +20,7 @@ from marketplace.accounts import controllers as accounts_controllers
 from marketplace.config import Settings, get_settings
 from marketplace.db.engine import make_engine, make_sessionmaker
 from marketplace.db.migrate import current_revisions_async, known_revisions, schema_state, script_heads
+from marketplace.demands import controllers as demands_controllers
 from marketplace.events import controllers as events_controllers
 from marketplace.kit.errors import AppError
 from marketplace.kit.logging import configure_logging
@@ -30,6 +31,8 @@ from marketplace.kit.problems import (
     internal_error_handler,
     validation_error_handler,
 )
+from marketplace.listings import controllers as listings_controllers
+from marketplace.reference import controllers as reference_controllers
 from marketplace.web.deps import DEPENDENCIES
 from marketplace.web.middleware import (
     AuthenticationMiddleware,
@@ -62,6 +65,9 @@ def api_router(settings: Settings) -> Router:
         route_handlers=[
             *accounts_controllers.CONTROLLERS,
             *events_controllers.CONTROLLERS,
+            *listings_controllers.CONTROLLERS,
+            *demands_controllers.CONTROLLERS,
+            *reference_controllers.CONTROLLERS,
         ],
         guards=[authorize],
         dependencies=DEPENDENCIES,

@@ -33,6 +33,31 @@ OBJECT_SCOPE: dict[str, str] = {
     "/api/v1/platform/organizations/{org_id:uuid}": "public",
     "/api/v1/platform/organizations/{org_id:uuid}/verification": "public",
     "/api/v1/platform/jobs/{job_id:uuid}/retry": "public",
+    # Catalogue: published listings and open demands are public, the rest is their organisation's
+    # (tests/listings/test_authorization.py and tests/demands/ check each route with real objects).
+    "/api/v1/listings/{listing_id:uuid}": "public",
+    "/api/v1/listings/{listing_id:uuid}/attachments": "public",
+    "/api/v1/listings/{listing_id:uuid}/attachments/{attachment_id:uuid}": "public",
+    "/api/v1/listings/{listing_id:uuid}/close": "public",
+    "/api/v1/listings/{listing_id:uuid}/nda-acceptances": "public",
+    "/api/v1/listings/{listing_id:uuid}/submit": "public",
+    "/api/v1/listings/{listing_id:uuid}/watch": "public",
+    "/api/v1/listings/{listing_id:uuid}/withdraw": "public",
+    "/api/v1/platform/listings/{listing_id:uuid}/approve": "public",
+    "/api/v1/platform/listings/{listing_id:uuid}/reject": "public",
+    "/api/v1/platform/listings/{listing_id:uuid}/revision/approve": "public",
+    "/api/v1/platform/listings/{listing_id:uuid}/revision/reject": "public",
+    "/api/v1/demands/{demand_id:uuid}": "public",
+    "/api/v1/demands/{demand_id:uuid}/close": "public",
+    "/api/v1/demands/{demand_id:uuid}/fulfil": "public",
+    # Webhook endpoints and their deliveries, and notifications, are their organisation's (or user's) only
+    # (tests/webhooks/test_api.py and tests/notifications/ check each route with real objects).
+    "/api/v1/webhooks/endpoints/{endpoint_id:uuid}": "own",
+    "/api/v1/webhooks/endpoints/{endpoint_id:uuid}/rotate-secret": "own",
+    "/api/v1/webhooks/endpoints/{endpoint_id:uuid}/deliveries": "own",
+    "/api/v1/webhooks/endpoints/{endpoint_id:uuid}/deliveries/{delivery_id:uuid}": "own",
+    "/api/v1/webhooks/endpoints/{endpoint_id:uuid}/deliveries/{delivery_id:uuid}/redeliver": "own",
+    "/api/v1/notifications/{notification_id:uuid}/read": "own",
 }
 
 ACTORS = ["anonymous", "viewer", "member", "admin", "owner", "other_org_owner", "platform_member", "platform_admin"]
@@ -120,7 +145,15 @@ async def build_world(factory: Factory) -> World:
     target_member = await factory.actor(org, role=Role.member)
     return World(
         actors=actors,
-        ids={"org_id": org.id, "user_id": target_member.user.id, "key_id": owner.key_id, "job_id": uuid.uuid4()},
+        ids={
+            "org_id": org.id,
+            "user_id": target_member.user.id,
+            "key_id": owner.key_id,
+            "job_id": uuid.uuid4(),
+            "listing_id": uuid.uuid4(),
+            "attachment_id": uuid.uuid4(),
+            "demand_id": uuid.uuid4(),
+        },
     )
 
 

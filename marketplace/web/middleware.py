@@ -217,7 +217,9 @@ class IdempotencyMiddleware(ASGIMiddleware):
             return
         if not _IDEMPOTENCY_KEY_RE.match(key):
             raise IdempotencyKeyInvalid("Idempotency-Key must be 1-255 visible ASCII characters")
-        body = await self._read_body(receive)
+        handler = scope.get("route_handler")
+        limit = getattr(handler, "resolve_request_max_body_size", lambda: None)() or self.max_body_bytes
+        body = await self._read_body(receive, limit=limit)
         principal = scope.get("user")
         who = str(principal.user_id) if isinstance(principal, Principal) else "anonymous"
         digest = hashlib.sha256()
@@ -277,7 +279,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
             }
             await repo.complete(record, status_code=status, headers=kept, body=b"".join(chunks))
 
-    async def _read_body(self, receive: Receive) -> bytes:
+    async def _read_body(self, receive: Receive, *, limit: int) -> bytes:
         parts: list[bytes] = []
         size = 0
         while True:
@@ -286,7 +288,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:  # the route's own limit (uploads allow more than the default)
                 raise HTTPException(status_code=413)
             parts.append(chunk)
             if not message.get("more_body", False):
