@@ -17,8 +17,8 @@ from marketplace.demands.repository import DemandFilters
 from marketplace.demands.schemas import DemandCreate, DemandPage, DemandRead, DemandUpdate
 from marketplace.demands.service import DemandsService, effective_status
 from marketplace.kit.errors import FieldProblem
-from marketplace.kit.pagination import CursorParam, LimitParam, decode_id_cursor, page_by_id
 from marketplace.kit.etag import IfMatchHeader, etag
+from marketplace.kit.pagination import CursorParam, LimitParam, decode_id_cursor, page_by_id
 from marketplace.listings.models import TradeMode
 from marketplace.reference.fields import children, get_field
 from marketplace.reference.regions import region_name

@@ -17,8 +17,8 @@ from marketplace.demands.repository import DemandFilters, DemandsRepository
 from marketplace.demands.schemas import DemandCreate, DemandUpdate
 from marketplace.events.service import EventRecorder, diff_of
 from marketplace.kit.errors import InvalidInput
-from marketplace.kit.time import utcnow
 from marketplace.kit.etag import check_if_match
+from marketplace.kit.time import utcnow
 
 # Deadlines are calendar days in China Standard Time (no daylight saving).
 DEADLINE_TZ = timezone(timedelta(hours=8), "CST")

@@ -14,6 +14,7 @@ from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from marketplace.kit.errors import FieldProblem, InvalidInput
+from marketplace.kit.etag import IfMatchHeader, etag
 from marketplace.kit.pagination import (
     CursorParam,
     LimitParam,
@@ -22,9 +23,9 @@ from marketplace.kit.pagination import (
     encode_cursor,
     page_by_id,
 )
+from marketplace.kit.uow import after_commit
 from marketplace.listings import bulk, errors, views
 from marketplace.listings.attachments import ATTACHMENT_MAX_BYTES
-from marketplace.kit.etag import IfMatchHeader, etag
 from marketplace.listings.models import ListingStatus, PricingKind, TradeMode
 from marketplace.listings.repository import ListingFilters
 from marketplace.listings.schemas import (
@@ -50,7 +51,6 @@ from marketplace.reference.fields import children, get_field
 from marketplace.storage import get_storage
 from marketplace.web import policy
 from marketplace.web.deps import Caller, DbSession, MaybeCaller
-from marketplace.web.middleware import after_commit
 from marketplace.web.openapi import errors_for
 
 IMPORT_MAX_BYTES = 64 * 1024 * 1024

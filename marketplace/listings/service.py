@@ -16,8 +16,10 @@ from marketplace.accounts.models import OrganizationKind
 from marketplace.accounts.principal import Principal
 from marketplace.events.service import EventRecorder, diff_of
 from marketplace.kit.errors import FieldProblem, InvalidInput
+from marketplace.kit.etag import check_if_match
 from marketplace.kit.ids import uuid7
 from marketplace.kit.time import utcnow
+from marketplace.kit.uow import after_rollback
 from marketplace.listings import bulk, errors
 from marketplace.listings.attachments import (
     ATTACHMENT_MAX_BYTES,
@@ -25,7 +27,6 @@ from marketplace.listings.attachments import (
     clean_filename,
     sniff,
 )
-from marketplace.kit.etag import check_if_match
 from marketplace.listings.models import (
     ACTIVE_STATUSES,
     PATENT_TYPES,
@@ -749,6 +750,8 @@ class ListingsService:
         )
         attachment.storage_key = f"listings/{listing.id}/{attachment.id}"
         await storage.put(attachment.storage_key, content, content_type=kind.media_type)
+        stored_key = attachment.storage_key
+        after_rollback(self.repo.session, lambda: storage.delete(stored_key))  # no orphan file if this fails later
         await self.repo.add(attachment)
         self.events.audit(
             actor=principal,

@@ -6,7 +6,6 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, cast
 
@@ -23,12 +22,12 @@ from marketplace.accounts.service import AccountsService
 from marketplace.kit.context import request_id_var
 from marketplace.kit.errors import IdempotencyKeyInvalid, IdempotencyKeyReused, NotAuthenticated
 from marketplace.kit.time import utcnow
+from marketplace.kit.uow import run_callbacks
 from marketplace.web.repository import IdempotencyRepository
 
 SESSION_KEY = "marketplace.session"
 READ_SESSION_KEY = "marketplace.read_session"
 REPLICA_OPT = "read_replica"
-AFTER_COMMIT_KEY = "after_commit"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 _IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 access_log = structlog.get_logger("marketplace.access")
@@ -49,11 +48,6 @@ def uses_replica(scope: Scope) -> bool:
     """Whether the matched route declared it may read from a replica (safe reads that need not see own writes)."""
     handler = scope.get("route_handler")
     return bool(handler is not None and handler.opt.get(REPLICA_OPT) and scope.get("method") in ("GET", "HEAD"))
-
-
-def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
-    """Run callback once the request's transaction has committed (dropped on rollback)."""
-    session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -164,12 +158,11 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
             if not state["settled"]:
                 state["settled"] = True
                 await session.rollback()
+            await run_callbacks(session, committed=False)
             raise
         for message in held:
             await send(message)
-        if int(state["status"]) < 400:
-            for callback in session.info.pop(AFTER_COMMIT_KEY, []):
-                await callback()
+        await run_callbacks(session, committed=int(state["status"]) < 400)
 
 
 class AuthenticationMiddleware(ASGIMiddleware):
