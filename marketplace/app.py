@@ -32,6 +32,7 @@ from marketplace.kit.problems import (
     validation_error_handler,
 )
 from marketplace.listings import controllers as listings_controllers
+from marketplace.notifications import controllers as notifications_controllers
 from marketplace.reference import controllers as reference_controllers
 from marketplace.web.deps import DEPENDENCIES
 from marketplace.web.middleware import (
@@ -42,6 +43,8 @@ from marketplace.web.middleware import (
 )
 from marketplace.web.policy import authorize
 from marketplace.web.system import health, ready
+from marketplace.webhooks import controllers as webhooks_controllers
+from marketplace.webhooks.catalog import openapi_webhooks
 
 API_PREFIX = "/api/v1"
 log = structlog.get_logger("marketplace.app")
@@ -68,6 +71,8 @@ def api_router(settings: Settings) -> Router:
             *listings_controllers.CONTROLLERS,
             *demands_controllers.CONTROLLERS,
             *reference_controllers.CONTROLLERS,
+            *webhooks_controllers.CONTROLLERS,
+            *notifications_controllers.CONTROLLERS,
         ],
         guards=[authorize],
         dependencies=DEPENDENCIES,
@@ -157,6 +162,7 @@ def openapi_config() -> OpenAPIConfig:
         render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         use_handler_docstrings=False,
         create_examples=False,
+        webhooks=openapi_webhooks(),
     )
 
 

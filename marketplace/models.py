@@ -2,6 +2,7 @@
 
 from marketplace.accounts.models import ApiKey, Organization, User
 from marketplace.demands.models import Demand
+from marketplace.events.feed import AUDIENCE_INDEX
 from marketplace.events.models import AuditEvent, Job, OutboxEvent
 from marketplace.listings.models import (
     Listing,
@@ -11,9 +12,12 @@ from marketplace.listings.models import (
     ListingWatch,
     NdaAcceptance,
 )
+from marketplace.notifications.models import Notification
 from marketplace.web.models import IdempotencyRecord
+from marketplace.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AUDIENCE_INDEX",
     "ApiKey",
     "AuditEvent",
     "Demand",
@@ -25,7 +29,11 @@ __all__ = [
     "ListingRevision",
     "ListingWatch",
     "NdaAcceptance",
+    "Notification",
     "Organization",
     "OutboxEvent",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

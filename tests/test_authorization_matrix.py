@@ -58,6 +58,20 @@ OBJECT_SCOPE: dict[str, str] = {
     "/api/v1/webhooks/endpoints/{endpoint_id:uuid}/deliveries/{delivery_id:uuid}": "own",
     "/api/v1/webhooks/endpoints/{endpoint_id:uuid}/deliveries/{delivery_id:uuid}/redeliver": "own",
     "/api/v1/notifications/{notification_id:uuid}/read": "own",
+    # Deals are their parties' (and brokers', and the platform's): other organisations get 404. Auctions and
+    # public notices are public (tests/deals/test_routes.py checks each route with real objects).
+    "/api/v1/deals/{deal_id:uuid}": "own",
+    "/api/v1/deals/{deal_id:uuid}/transitions/{transition:str}": "own",
+    "/api/v1/deals/{deal_id:uuid}/offers": "own",
+    "/api/v1/deals/{deal_id:uuid}/messages": "own",
+    "/api/v1/deals/{deal_id:uuid}/contract": "own",
+    "/api/v1/deals/{deal_id:uuid}/contract/registration": "own",
+    "/api/v1/auctions/{auction_id:uuid}": "public",
+    "/api/v1/auctions/{auction_id:uuid}/bids": "public",
+    "/api/v1/auctions/{auction_id:uuid}/registrations": "public",
+    "/api/v1/auctions/{auction_id:uuid}/transitions/{transition:str}": "public",
+    "/api/v1/public-notices/{notice_id:uuid}": "public",
+    "/api/v1/public-notices/{notice_id:uuid}/objections": "public",
 }
 
 ACTORS = ["anonymous", "viewer", "member", "admin", "owner", "other_org_owner", "platform_member", "platform_admin"]
@@ -153,6 +167,13 @@ async def build_world(factory: Factory) -> World:
             "listing_id": uuid.uuid4(),
             "attachment_id": uuid.uuid4(),
             "demand_id": uuid.uuid4(),
+            "deal_id": uuid.uuid4(),
+            "auction_id": uuid.uuid4(),
+            "notice_id": uuid.uuid4(),
+            "endpoint_id": uuid.uuid4(),
+            "delivery_id": uuid.uuid4(),
+            "notification_id": uuid.uuid4(),
+            "transition": "message",  # type: ignore[dict-item]
         },
     )
 

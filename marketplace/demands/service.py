@@ -68,7 +68,12 @@ async def expire_due_demands(session: AsyncSession, now: datetime) -> int:
             organization_id=demand.organization_id,
             subject_type="demand",
             subject_id=demand.id,
-            payload={"id": demand.id, "status": DemandStatus.expired.value, "version": demand.version},
+            payload={
+                "id": demand.id,
+                "organization_id": demand.organization_id,
+                "status": DemandStatus.expired.value,
+                "version": demand.version,
+            },
         )
     return len(expired)
 
