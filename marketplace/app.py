@@ -34,6 +34,7 @@ from marketplace.kit.problems import (
 from marketplace.listings import controllers as listings_controllers
 from marketplace.notifications import controllers as notifications_controllers
 from marketplace.reference import controllers as reference_controllers
+from marketplace.search_api import controllers as search_controllers
 from marketplace.web.deps import DEPENDENCIES
 from marketplace.web.middleware import (
     AuthenticationMiddleware,
@@ -71,6 +72,7 @@ def api_router(settings: Settings) -> Router:
             *listings_controllers.CONTROLLERS,
             *demands_controllers.CONTROLLERS,
             *reference_controllers.CONTROLLERS,
+            *search_controllers.CONTROLLERS,
             *webhooks_controllers.CONTROLLERS,
             *notifications_controllers.CONTROLLERS,
         ],

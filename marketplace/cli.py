@@ -402,5 +402,14 @@ def _print_demo(creds: list[Any]) -> None:
     Console(width=200).print(table)
 
 
+def _register_domain_commands() -> None:
+    from marketplace.search_api.cli import reindex
+
+    main.add_command(reindex)
+
+
+_register_domain_commands()
+
+
 if __name__ == "__main__":
     main()

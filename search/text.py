@@ -449,7 +449,7 @@ class Analyzer:
         self._lock = threading.RLock()
         self._jieba: Any = None
         self._synonyms: SynonymTable | None = None
-        self._document_cache: dict[str, tuple[str, ...]] = {}
+        self._document_cache: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
         self.load_seconds: float | None = None
 
     # -- loading -------------------------------------------------------------------------------
@@ -529,10 +529,15 @@ class Analyzer:
 
     def _document_tokens(self, jieba: Any, word: str) -> tuple[str, ...]:
         """A word's dictionary sub-words, its characters (if enabled), then the word itself."""
+        return self._document_entry(jieba, word)[0]
+
+    def _document_entry(self, jieba: Any, word: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """A word's document tokens and where each starts inside the word."""
         cached = self._document_cache.get(word)
         if cached is not None:
             return cached
         tokens: list[str] = []
+        offsets: list[int] = []
         size = len(word)
         if 2 < size <= _MAX_SUBWORD_SOURCE:
             for n in range(2, min(size - 1, _MAX_SUBWORD_CHARS) + 1):
@@ -540,14 +545,86 @@ class Analyzer:
                     gram = word[i : i + n]
                     if jieba.has_word(gram):
                         tokens.append(gram)
+                        offsets.append(i)
         if self.index_unigrams and size > 1:
             tokens.extend(word)
+            offsets.extend(range(size))
         tokens.append(word)
-        result = tuple(tokens)
+        offsets.append(0)
+        result = (tuple(tokens), tuple(offsets))
         if len(self._document_cache) >= _DOCUMENT_CACHE_SIZE:
             self._document_cache.clear()
         self._document_cache[word] = result
         return result
+
+    def analyze_document_positions(self, text: str) -> list[tuple[str, int]]:
+        """The tokens of analyze_document, each with the offset in normalize(text) where it starts."""
+        norm = normalize(text)
+        matches = list(_TOKEN_RE.finditer(norm)) if norm else []
+        if not matches:
+            return []
+        jieba = self._segmenter()
+        han_runs = [m.group("han") for m in matches if m.group("han")]
+        cut = iter(jieba.cut("\n".join(han_runs), self.hmm) if han_runs else ())
+        out: list[tuple[str, int]] = []
+        for match in matches:
+            start = match.start()
+            if not match.group("han"):
+                word = match.group("word")[:MAX_TOKEN_CHARS]
+                parts = [p for p in _PART_SPLIT_RE.split(word) if p]
+                if len(parts) > 1:
+                    cursor = 0
+                    for part in parts:
+                        at = word.find(part, cursor)
+                        out.append((part, start + at))
+                        cursor = at + len(part)
+                out.append((word, start))
+                continue
+            offset = start
+            for token in cut:
+                if token == "\n":
+                    break
+                word = token[:MAX_TOKEN_CHARS]
+                tokens, relative = self._document_entry(jieba, word)
+                out.extend((t, offset + r) for t, r in zip(tokens, relative, strict=True))
+                offset += len(token)
+        if self.drop_stopwords:
+            out = [(t, o) for t, o in out if t not in self.stopwords]
+        return out
+
+    def decompose(self, word: str) -> tuple[str, ...]:
+        """Shorter dictionary words that cover a Chinese word (empty if there are none).
+
+        A query word the document side segmented differently (锂离子电池 cut as 锂离子 + 电池) still
+        meets the document through these parts. Of the possible cuts the one with the fewest single
+        characters wins, then the one with fewer parts, then the one with the longer last part
+        (Chinese compounds end in their head word: 锂 + 电池 rather than 锂电 + 池).
+        """
+        norm = normalize(word)
+        if _HAN_RUN_RE.fullmatch(norm) is None or len(norm) < 3 or len(norm) > _MAX_SUBWORD_SOURCE:
+            return ()
+        jieba = self._segmenter()
+        size = len(norm)
+        # best[i]: the best cut of norm[i:] as (single characters, parts, -last part length, cut)
+        best: list[tuple[int, int, int, tuple[str, ...]] | None] = [None] * (size + 1)
+        best[size] = (0, 0, 0, ())
+        for i in range(size - 1, -1, -1):
+            for n in range(1, min(size - i, _MAX_SUBWORD_CHARS) + 1):
+                piece = norm[i : i + n]
+                if n == size or (n > 1 and not jieba.has_word(piece)):
+                    continue
+                rest = best[i + n]
+                if rest is None:
+                    continue
+                singles, count, last, cut = rest
+                candidate = (singles + (n == 1), count + 1, last if cut else -n, (piece, *cut))
+                current = best[i]
+                if current is None or candidate[:3] < current[:3]:
+                    best[i] = candidate
+        found = best[0]
+        if found is None or found[0] == found[1]:
+            return ()
+        return found[3]
 
     def analyze_document(self, text: str) -> list[str]:
         """Index tokens of a document (search-style segmentation)."""

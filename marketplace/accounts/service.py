@@ -157,6 +157,13 @@ class AccountsService:
         if diff:
             org.version += 1
             self._audit_org(principal, org, "organization.updated", diff)
+            self.events.emit(
+                type="organization.updated",
+                organization_id=org.id,
+                subject_type="organization",
+                subject_id=org.id,
+                payload={"id": org.id, "changed": sorted(diff), "version": org.version},
+            )
         return org
 
     async def decide_verification(

@@ -49,6 +49,14 @@ class OrganizationRegisteredData(EventData):
     name_zh: str
 
 
+class OrganizationUpdatedData(EventData):
+    """An organisation changed its profile."""
+
+    id: uuid.UUID = Field(description="The organisation.")
+    changed: list[str] = Field(description="Names of the fields that changed.")
+    version: int
+
+
 class OrganizationVerificationData(EventData):
     """The platform decided on an organisation's verification."""
 
@@ -286,6 +294,7 @@ def openapi_webhooks() -> dict[str, PathItem | Reference]:
 
 _BUILTIN: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("organization.registered", OrganizationRegisteredData, "An organisation registered"),
+    ("organization.updated", OrganizationUpdatedData, "An organisation changed its profile"),
     ("organization.verified", OrganizationVerificationData, "An organisation was verified"),
     ("organization.rejected", OrganizationVerificationData, "An organisation's verification was rejected"),
     ("listing.created", ListingCreatedData, "A listing was created"),

@@ -1,0 +1,296 @@
+"""Search speed: indexing rate of 100,000 listings, and search latency through the HTTP API.
+
+Run: python bench/search_speed.py [--listings 100000] [--queries 1000] [--concurrency 1 16]
+                                  [--workers 1] [--max-seconds 1200] [--shared-buffers 1GB]
+                                  [--database-url URL]
+
+1. Starts an embedded PostgreSQL in a temporary folder with shared_buffers=1GB (--shared-buffers), or
+   uses --database-url / DATABASE_URL (whose `listings` search index it replaces), and migrates it.
+2. Generates realistic listings (bench/search_corpus.py: nine SEI categories, 225 subjects, varied
+   titles, summaries and descriptions, some English and traditional text) and indexes them with the
+   configured engine (analysis in a worker thread overlapping the writes), printing listings/s.
+3. Serves the app with uvicorn (as `marketplace serve` does) and sends the same 1,000 search
+   requests (mixed queries: words, two words, traditional, English with typos, one or two characters,
+   empty browse; 3 in 4 with filters; all with every facet) at each concurrency with a small
+   keep-alive client, printing p50/p95/p99 latency and requests/s, next to GET /health (the
+   framework's floor, measured in the same run) and the engine's own time (the `took_ms` of each
+   answer), which tells what dominates.
+
+The load generator shares the machine's cores with the server and the database: absolute figures
+drop with it; compare against the /health floor of the same run. The run stops by itself after
+--max-seconds (reporting what it measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import free_port, stop_process, wait_ready
+from bench.search_corpus import listings, queries
+
+TOOK_RE = re.compile(rb'"took_ms":([0-9.]+)')
+TOTAL_RE = re.compile(rb'"total":([0-9]+)')
+
+
+class Deadline:
+    """The whole run's time budget."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    @property
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+
+async def index_listings(url: str, count: int, *, batch: int, deadline: Deadline) -> tuple[int, float]:
+    """Index `count` generated listings into the `listings` index; (indexed, seconds)."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+    from marketplace.config import to_asyncpg_url
+    from search.engine import get_search_engine
+    from search.settings import LISTINGS
+    from search.text import get_default_analyzer
+
+    get_default_analyzer().warm_up()
+    engine = get_search_engine()
+    db = create_async_engine(to_asyncpg_url(url), pool_size=4)
+    maker = async_sessionmaker(db, expire_on_commit=False)
+
+    @contextlib.asynccontextmanager
+    async def transaction() -> AsyncIterator[AsyncSession]:
+        async with maker() as session, session.begin():
+            yield session
+
+    async def batches() -> AsyncIterator[list[Any]]:
+        chunk: list[Any] = []
+        for doc in listings(count):
+            chunk.append(doc)
+            if len(chunk) == batch:
+                yield chunk
+                chunk = []
+                if deadline.left < 0:
+                    return
+        if chunk:
+            yield chunk
+
+    def progress(done: int) -> None:
+        if done % 10_000 < batch:
+            print(f"  indexed {done:>7} listings", flush=True)
+
+    try:
+        async with transaction() as session:
+            backend = engine.backend(session)
+            await backend.apply_settings(engine.indexes[LISTINGS])
+            await backend.clear(LISTINGS)
+        started = time.perf_counter()
+        written = await engine.bulk_upsert(LISTINGS, batches(), transaction=transaction, on_written=progress)
+        seconds = time.perf_counter() - started
+        async with transaction() as session:
+            await engine.backend(session).refresh_statistics(LISTINGS)
+        if engine.name == "postgres":
+            async with db.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text("VACUUM ANALYZE search.documents"))
+                await conn.execute(text("ANALYZE search.stored"))
+        return written, seconds
+    finally:
+        await engine.aclose()
+        await db.dispose()
+
+
+async def fetch(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> tuple[int, bytes]:
+    """One GET on a keep-alive connection: (status, body)."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: application/json\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
+async def load(host: str, port: int, paths: Sequence[str], concurrency: int) -> dict[str, Any]:
+    """Send every path once, `concurrency` at a time; latencies (ms), engine times (ms), errors."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for path in paths:
+        queue.put_nowait(path)
+    latencies: list[float] = []
+    took: list[float] = []
+    totals: list[int] = []
+    errors: list[str] = []
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while not queue.empty():
+                path = queue.get_nowait()
+                started = time.perf_counter()
+                status, body = await fetch(reader, writer, path)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if status != 200:
+                    errors.append(f"{status} {path[:80]} {body[:200]!r}")
+                if match := TOOK_RE.search(body):
+                    took.append(float(match.group(1)))
+                if match := TOTAL_RE.search(body):
+                    totals.append(int(match.group(1)))
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return {
+        "latencies": latencies,
+        "took": took,
+        "totals": totals,
+        "errors": errors,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def report(name: str, result: dict[str, Any]) -> None:
+    lat = result["latencies"]
+    rate = len(lat) / result["seconds"] if result["seconds"] else 0.0
+    line = (
+        f"  {name:<28} n={len(lat):>5}  p50 {pct(lat, 50):7.1f} ms  p95 {pct(lat, 95):7.1f} ms"
+        f"  p99 {pct(lat, 99):7.1f} ms  {rate:7.0f} req/s"
+    )
+    if result["took"]:
+        took = result["took"]
+        line += f"  | engine p50 {pct(took, 50):6.1f} p95 {pct(took, 95):6.1f} ms"
+    print(line, flush=True)
+    for error in result["errors"][:3]:
+        print(f"    error: {error}")
+
+
+def search_paths(count: int) -> list[str]:
+    out = []
+    for params in queries(count):
+        out.append("/api/v1/search/listings?" + urllib.parse.urlencode(params))
+    return out
+
+
+def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "LOG_LEVEL": "WARNING",
+        "DB_POOL_SIZE": "20",
+        "DB_MAX_OVERFLOW": "10",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "marketplace.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    with log.open("wb") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def run(url: str, args: argparse.Namespace) -> None:
+    deadline = Deadline(args.max_seconds)
+    print(f"indexing {args.listings} generated listings ...", flush=True)
+    indexed, seconds = asyncio.run(index_listings(url, args.listings, batch=args.batch, deadline=deadline))
+    print(f"indexing: {indexed} listings in {seconds:.1f}s = {indexed / seconds:,.0f} listings/s", flush=True)
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="search-speed-log-") as tmp:
+        log = Path(tmp) / "server.log"
+        server = serve(url, port, args.workers, log)
+        try:
+            wait_ready("127.0.0.1", port, server, timeout=120)
+            paths = search_paths(args.queries)
+            asyncio.run(load("127.0.0.1", port, paths[: min(200, len(paths))], 4))  # warm-up
+            print(f"search: {len(paths)} requests (facets=all; 3 in 4 with filters), uvicorn workers={args.workers}")
+            for concurrency in args.concurrency:
+                if deadline.left < 30:
+                    print("  (time budget spent; stopping)")
+                    break
+                health = asyncio.run(load("127.0.0.1", port, ["/health"] * len(paths), concurrency))
+                result = asyncio.run(load("127.0.0.1", port, paths, concurrency))
+                print(f"concurrency {concurrency}:")
+                report("GET /health (floor)", health)
+                report("GET /api/v1/search/listings", result)
+                totals = result["totals"]
+                if totals:
+                    print(f"    matches per query: median {statistics.median(totals):.0f}, max {max(totals)}")
+        finally:
+            stop_process(server)
+            text = log.read_text(errors="replace").strip()
+            if "Traceback" in text:
+                print("server log:\n" + text[-3000:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--max-seconds", type=float, default=1200.0, help="stop after this long")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument(
+        "--shared-buffers", default="1GB", help="the private embedded server's cache ('' keeps its default)"
+    )
+    args = parser.parse_args()
+    if args.database_url:
+        run(args.database_url, args)
+        return
+    from marketplace.db.embedded import start_embedded
+    from marketplace.db.migrate import upgrade
+
+    with tempfile.TemporaryDirectory(prefix="search-speed-") as tmp:
+        server, url = start_embedded(Path(tmp), "speed")
+        try:
+            if args.shared_buffers:
+                # 100,000 listings take ~400 MB of tables and indexes; the server's default 128 MB cache
+                # would make every query read from the OS page cache.
+                server.psql(f"ALTER SYSTEM SET shared_buffers = '{args.shared_buffers}'")
+                server.pg_ctl("restart", "-w", "-m", "fast")
+                print(f"embedded PostgreSQL: shared_buffers = {server.psql('SHOW shared_buffers').strip()}")
+            upgrade(url)
+            run(url, args)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Search settings from the environment: which engine runs, and how to reach Meilisearch."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["SearchSettings", "get_search_settings"]
+
+
+class SearchSettings(BaseSettings):
+    """MEILISEARCH_URL set: search runs on Meilisearch; unset: on PostgreSQL (the default)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    meilisearch_url: str | None = Field(
+        default=None, description="Meilisearch URL (http://host:7700). Unset: search runs on PostgreSQL."
+    )
+    meilisearch_api_key: SecretStr | None = Field(default=None, description="Meilisearch API key, if it needs one.")
+    meilisearch_index_prefix: str = Field(
+        default="marketplace_",
+        pattern=r"^[A-Za-z0-9_-]{0,40}$",
+        description="Prefix of the Meilisearch index uids (several deployments can share one server).",
+    )
+    meilisearch_timeout_seconds: int = Field(default=10, ge=1, le=300, description="HTTP timeout per request.")
+    meilisearch_task_timeout_seconds: int = Field(
+        default=120, ge=1, le=3600, description="How long a write waits for Meilisearch to apply it."
+    )
+
+    @property
+    def engine(self) -> str:
+        """The engine these settings select: "meilisearch" or "postgres"."""
+        return "meilisearch" if self.meilisearch_url else "postgres"
+
+
+@lru_cache(maxsize=1)
+def get_search_settings() -> SearchSettings:
+    """The process-wide search settings, read once."""
+    return SearchSettings()

@@ -1,0 +1,821 @@
+"""The default engine: full-text search in PostgreSQL tables of its own (schema `search`).
+
+Storage (built by migration 0003):
+
+- ``search.documents``: one narrow row per (index, doc_id): ``tsv`` holds every token of the
+  document as analysed by search/text.py (no re-splitting by PostgreSQL), weighted by field (title A,
+  keywords B, holder and summary C, description D) and matched through a GIN index; ranking reads it
+  for each matching row, so it stays uncompressed in the row. Filter, facet and sort columns.
+- ``search.stored``: the document as hits show it, read for one page at a time.
+- ``search.terms``: the vocabulary with document frequencies, for typo tolerance (pg_trgm candidates
+  checked by edit distance), rarity weights and as-you-type completions.
+- ``search.indexes``: the settings applied to each index.
+
+Matching: every query word (with its synonyms, dictionary parts, typo corrections and, for the last
+word, prefix completions) must be present, words in more than a quarter of the documents aside;
+when that finds little, any word (or part of a compound word) will do. Ranking: each word scores by
+the strongest field it occurs in, weighted by its rarity; a title containing the whole query gets a
+bonus; ties go to the newest document.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from search.highlight import document_highlights, query_highlighter
+from search.model import (
+    BackendHealth,
+    Facet,
+    FacetCount,
+    IndexSettings,
+    PriceStats,
+    SearchDocument,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    SortOrder,
+    Suggestion,
+)
+from search.prepare import (
+    FIELD_WEIGHTS,
+    Alternative,
+    PreparedQuery,
+    QueryGroup,
+    document_tokens,
+    osa_distance,
+    prepare_query,
+    typo_budget,
+)
+from search.text import Analyzer, get_default_analyzer
+
+__all__ = ["PostgresSearchBackend", "PreparedBatch", "TermCache", "tsquery_of", "tsvector_literal"]
+
+_HEAD_SUMMARY_CHARS = 400  # the start of the summary ranks as summary; the rest as description
+_HEAD_BASES = {"title": 1, "keywords": 400, "holder": 1400, "summary": 1700}
+_BODY_POSITION = 16383
+_LEVELS = (("A", 1.0), ("AB", 0.7), ("ABC", 0.45))  # title; keywords; holder or summary
+_BODY_LEVEL = 0.2  # only in the description (or beyond the start of the summary)
+_KIND_FACTORS = {"s": 1.0, "l": 0.7, "p": 0.3}  # exact/synonym; parts/typo/prefix; one part of a compound
+_PHRASE_BONUS = 0.6  # title contains the whole query (multi-word queries)
+_COMMON_SHARE = 0.25  # words in more than this share of documents only rank, they do not match alone
+_COMMON_MIN_DOCS = 200
+_ALL_WORDS_ENOUGH = 10  # fewer documents with every word: search again with any word
+_MAX_TYPO_CANDIDATES = 8
+
+
+def _quote(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(entries: Sequence[tuple[str, int, str]]) -> str:
+    """A tsvector in its text form from (token, position, weight) entries (positions clamp at 16383)."""
+    by_token: dict[str, list[str]] = {}
+    for token, position, weight in entries:
+        if token:
+            by_token.setdefault(token, []).append(f"{min(max(position, 1), 16383)}{weight}")
+    return " ".join(f"{_quote(t)}:{','.join(p[:256])}" for t, p in by_token.items())
+
+
+def _alternative_query(alt: Alternative, weights: str = "") -> str:
+    parts = []
+    for i, token in enumerate(alt.tokens):
+        star = "*" if alt.prefix and i == len(alt.tokens) - 1 else ""
+        suffix = f":{star}{weights}" if star or weights else ""
+        parts.append(_quote(token) + suffix)
+    return parts[0] if len(parts) == 1 else "(" + " & ".join(parts) + ")"
+
+
+def tsquery_of(alternatives: Sequence[Alternative], weights: str = "") -> str:
+    """A tsquery (text form) true when any alternative is present, optionally only in some weights."""
+    return " | ".join(_alternative_query(a, weights) for a in alternatives)
+
+
+@dataclass
+class TermCache:
+    """Process-wide memo of term frequencies, typo candidates and index sizes (short-lived entries)."""
+
+    ttl: float = 120.0
+    max_entries: int = 200_000
+    _df: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
+    _typos: dict[tuple[str, str], tuple[float, tuple[tuple[str, int], ...]]] = field(default_factory=dict)
+    _sizes: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def _fresh(self, stamp: float) -> bool:
+        return time.monotonic() - stamp < self.ttl
+
+    def df(self, index: str, term: str) -> int | None:
+        """A cached document frequency, or None."""
+        hit = self._df.get((index, term))
+        return hit[1] if hit and self._fresh(hit[0]) else None
+
+    def put_df(self, index: str, values: Mapping[str, int]) -> None:
+        """Remember document frequencies."""
+        if len(self._df) > self.max_entries:
+            self._df.clear()
+        now = time.monotonic()
+        for term, df in values.items():
+            self._df[(index, term)] = (now, df)
+
+    def typos(self, index: str, word: str) -> tuple[tuple[str, int], ...] | None:
+        """Cached typo corrections (term, df) of a word, or None."""
+        hit = self._typos.get((index, word))
+        return hit[1] if hit and self._fresh(hit[0]) else None
+
+    def put_typos(self, index: str, word: str, found: tuple[tuple[str, int], ...]) -> None:
+        """Remember a word's typo corrections."""
+        if len(self._typos) > self.max_entries:
+            self._typos.clear()
+        self._typos[(index, word)] = (time.monotonic(), found)
+
+    def size(self, index: str) -> int | None:
+        """A cached document count, or None."""
+        hit = self._sizes.get(index)
+        return hit[1] if hit and self._fresh(hit[0]) else None
+
+    def put_size(self, index: str, size: int) -> None:
+        """Remember a document count."""
+        self._sizes[index] = (time.monotonic(), size)
+
+    def forget(self, index: str | None = None) -> None:
+        """Drop what is cached (for one index, or all)."""
+        if index is None:
+            self._df.clear()
+            self._typos.clear()
+            self._sizes.clear()
+            return
+        self._df = {k: v for k, v in self._df.items() if k[0] != index}
+        self._typos = {k: v for k, v in self._typos.items() if k[0] != index}
+        self._sizes.pop(index, None)
+
+
+_SHARED_CACHE = TermCache()
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """Analysed documents, ready to write."""
+
+    index: str
+    rows: list[dict[str, Any]]
+    stored: list[dict[str, Any]]
+    vocabulary: list[str]
+
+
+# Facet columns (as the CTE m names them) and how a group's key becomes the facet's values.
+_FACET_KEYS: dict[Facet, str] = {
+    Facet.field_codes: "field_codes",
+    Facet.trade_modes: "trade_modes",
+    Facet.ip_types: "ip_types",
+    Facet.trl: "trl",
+    Facet.region: "province",
+    Facet.holder: "holder_id",
+    Facet.state_funded: "state_funded",
+    Facet.has_auction: "has_auction",
+}
+_ARRAY_FACETS = frozenset({Facet.field_codes, Facet.trade_modes, Facet.ip_types})
+
+
+def _aggregate_sql(facets: Sequence[Facet], source: str = "m") -> str:
+    """One pass over the matches: the total and price range, and a count per facet key.
+
+    Array facets are grouped by the whole array (few distinct ones) and split into values in Python,
+    which is much cheaper than unnesting every matching row.
+    """
+    if not facets:
+        return f"""
+            (SELECT json_agg(json_build_array(-1, NULL, n, lo, hi))
+             FROM (SELECT count(*) AS n, min(price_min) AS lo, max(price_max) AS hi FROM {source}) g) AS aggregates
+        """
+    columns = [_FACET_KEYS[f] for f in facets]
+    sets = ", ".join(["()", *(f"({c})" for c in columns)])
+    which = " ".join(f"WHEN GROUPING({c}) = 0 THEN {i}" for i, c in enumerate(columns))
+    return f"""
+        (SELECT json_agg(json_build_array(w, k, n, lo, hi)) FROM (
+            SELECT CASE {which} ELSE -1 END AS w, json_build_array({", ".join(columns)}) AS k,
+                   count(*) AS n, min(price_min) AS lo, max(price_max) AS hi
+            FROM {source} GROUP BY GROUPING SETS ({sets})
+        ) g) AS aggregates
+    """
+
+
+_ORDER_SQL: dict[SortOrder, str] = {
+    SortOrder.relevance: "score DESC, published_at DESC, doc_id DESC",
+    SortOrder.newest: "published_at DESC, doc_id DESC",
+    SortOrder.price_asc: "price_min ASC NULLS LAST, published_at DESC, doc_id DESC",
+    SortOrder.price_desc: "price_max DESC NULLS LAST, published_at DESC, doc_id DESC",
+}
+
+_UPSERT_SQL = text(
+    """
+    INSERT INTO search.documents (
+        index, doc_id, tsv, title_norm, field_codes, trl, trade_modes, ip_types, price_min, price_max,
+        region_prefixes, province, holder_id, state_funded, has_auction, published_at, fingerprint
+    ) VALUES (
+        :index, :doc_id, CAST(:tsv AS tsvector), :title_norm, CAST(:field_codes AS text[]), :trl,
+        CAST(:trade_modes AS text[]), CAST(:ip_types AS text[]), :price_min, :price_max,
+        CAST(:region_prefixes AS text[]), :province, :holder_id, :state_funded, :has_auction, :published_at,
+        :fingerprint
+    )
+    ON CONFLICT (index, doc_id) DO UPDATE SET
+        tsv = excluded.tsv, title_norm = excluded.title_norm, field_codes = excluded.field_codes,
+        trl = excluded.trl, trade_modes = excluded.trade_modes, ip_types = excluded.ip_types,
+        price_min = excluded.price_min, price_max = excluded.price_max, region_prefixes = excluded.region_prefixes,
+        province = excluded.province, holder_id = excluded.holder_id, state_funded = excluded.state_funded,
+        has_auction = excluded.has_auction, published_at = excluded.published_at, fingerprint = excluded.fingerprint
+    """
+)
+
+_STORE_SQL = text(
+    """
+    INSERT INTO search.stored (index, doc_id, doc, indexed_at)
+    VALUES (:index, :doc_id, CAST(:doc AS jsonb), now())
+    ON CONFLICT (index, doc_id) DO UPDATE SET doc = excluded.doc, indexed_at = excluded.indexed_at
+    """
+)
+
+_TERMS_SQL = text(
+    """
+    INSERT INTO search.terms (index, term, df)
+    SELECT :index, t, 1 FROM unnest(CAST(:terms AS text[])) AS t ORDER BY t
+    ON CONFLICT (index, term) DO NOTHING
+    """
+)
+
+
+class PostgresSearchBackend:
+    """Search on PostgreSQL, through the caller's session or connection (so writes join its transaction)."""
+
+    engine = "postgres"
+
+    def __init__(
+        self,
+        db: AsyncSession | AsyncConnection,
+        *,
+        settings: Mapping[str, IndexSettings] | None = None,
+        analyzer: Analyzer | None = None,
+        cache: TermCache | None = None,
+    ) -> None:
+        """Bind to a session or connection; settings give each index its typo budget."""
+        self.db = db
+        self.settings = dict(settings or {})
+        self.analyzer = analyzer or get_default_analyzer()
+        self.cache = cache if cache is not None else _SHARED_CACHE
+
+    async def _run(self, sql: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None) -> Any:
+        statement = text(sql) if isinstance(sql, str) else sql
+        if isinstance(params, Sequence) and not isinstance(params, Mapping):
+            return await self.db.execute(statement, list(params))
+        return await self.db.execute(statement, dict(params or {}))
+
+    def _index_settings(self, index: str) -> IndexSettings:
+        return self.settings.get(index) or IndexSettings(name=index)
+
+    # -- settings and writes --------------------------------------------------------------------
+
+    async def apply_settings(self, settings: IndexSettings) -> None:
+        """Record the settings (synonyms and segmentation are applied at query time by the analyzer)."""
+        self.settings[settings.name] = settings
+        await self._run(
+            """
+            INSERT INTO search.indexes (name, digest, settings, applied_at)
+            VALUES (:name, :digest, CAST(:settings AS jsonb), now())
+            ON CONFLICT (name) DO UPDATE
+            SET digest = excluded.digest, settings = excluded.settings, applied_at = excluded.applied_at
+            """,
+            {"name": settings.name, "digest": settings.digest, "settings": _settings_json(settings)},
+        )
+
+    def _row(self, index: str, doc: SearchDocument) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
+        analysed = document_tokens(doc, self.analyzer)
+        # Ranking needs each token's strongest field, not every occurrence: the first offset per weight.
+        # Everything else (the description, the summary past its start, single characters of the
+        # summary) carries one weight-D position, so weight-restricted checks never see it.
+        ranked: dict[tuple[str, str], int] = {}
+        every: set[str] = set(analysed.description)
+        for name, tokens in analysed.fields.items():
+            base, weight = _HEAD_BASES[name], FIELD_WEIGHTS[name]
+            summary = name == "summary"
+            for token, offset in tokens:
+                every.add(token)
+                if summary and (offset >= _HEAD_SUMMARY_CHARS or len(token) == 1):
+                    continue
+                ranked.setdefault((token, weight), base + offset)
+        entries = [(t, position, w) for (t, w), position in ranked.items()]
+        placed = {t for t, _ in ranked}
+        entries.extend((t, _BODY_POSITION, "D") for t in every if t not in placed)
+        row = {
+            "index": index,
+            "doc_id": doc.id,
+            "tsv": tsvector_literal(entries),
+            "title_norm": analysed.title_norm,
+            "field_codes": list(doc.expanded_field_codes),
+            "trl": doc.trl,
+            "trade_modes": list(doc.trade_modes),
+            "ip_types": list(doc.ip_types),
+            "price_min": doc.price_range[0],
+            "price_max": doc.price_range[1],
+            "region_prefixes": list(doc.region_prefixes),
+            "province": doc.province,
+            "holder_id": doc.holder_id,
+            "state_funded": doc.state_funded,
+            "has_auction": doc.has_auction,
+            "published_at": doc.published_at,
+            "fingerprint": doc.fingerprint,
+        }
+        stored = {
+            "index": index,
+            "doc_id": doc.id,
+            "doc": json.dumps(doc.as_json(with_description=False), ensure_ascii=False),
+        }
+        return row, stored, every
+
+    def prepare(self, index: str, documents: Sequence[SearchDocument]) -> PreparedBatch:
+        """Analyse documents into rows (CPU only: may run in a worker thread while another batch is written)."""
+        latest: dict[str, SearchDocument] = {d.id: d for d in documents}
+        rows: list[dict[str, Any]] = []
+        stored: list[dict[str, Any]] = []
+        vocabulary: set[str] = set()
+        for doc in sorted(latest.values(), key=lambda d: d.id):  # one lock order for concurrent writers
+            row, display, words = self._row(index, doc)
+            rows.append(row)
+            stored.append(display)
+            vocabulary |= words
+        vocabulary = {w for w in vocabulary if len(w) > 1 or not w.isascii()}
+        return PreparedBatch(index=index, rows=rows, stored=stored, vocabulary=sorted(vocabulary))
+
+    async def write(self, batch: PreparedBatch) -> None:
+        """Write prepared rows; their new words join the vocabulary."""
+        if batch.rows:
+            await self._run(_UPSERT_SQL, batch.rows)
+            await self._run(_STORE_SQL, batch.stored)
+            await self._run(_TERMS_SQL, {"index": batch.index, "terms": batch.vocabulary})
+
+    async def upsert(self, index: str, documents: Sequence[SearchDocument]) -> None:
+        """Analyse and write documents."""
+        if documents:
+            await self.write(self.prepare(index, documents))
+
+    async def delete(self, index: str, ids: Sequence[str]) -> None:
+        """Remove documents by id."""
+        if ids:
+            params = {"index": index, "ids": sorted(set(ids))}
+            await self._run(
+                "DELETE FROM search.documents WHERE index = :index AND doc_id = ANY(CAST(:ids AS text[]))", params
+            )
+            await self._run(
+                "DELETE FROM search.stored WHERE index = :index AND doc_id = ANY(CAST(:ids AS text[]))", params
+            )
+
+    async def clear(self, index: str) -> None:
+        """Remove every document and the vocabulary of the index."""
+        for table in ("documents", "stored", "terms"):
+            await self._run(f"DELETE FROM search.{table} WHERE index = :index", {"index": index})
+        self.cache.forget(index)
+
+    async def refresh_statistics(self, index: str) -> None:
+        """Recount document frequencies from the index (and drop words no document has any more)."""
+        await self._run(
+            """
+            WITH s AS (
+                SELECT word, ndoc FROM ts_stat(
+                    format('SELECT tsv FROM search.documents WHERE index = %L', CAST(:index AS text))
+                )
+            ), gone AS (
+                DELETE FROM search.terms t
+                WHERE t.index = :index AND NOT EXISTS (SELECT 1 FROM s WHERE s.word = t.term)
+            )
+            INSERT INTO search.terms (index, term, df)
+            SELECT :index, word, ndoc FROM s WHERE length(word) > 1 OR word !~ '^[[:ascii:]]$' ORDER BY word
+            ON CONFLICT (index, term) DO UPDATE SET df = excluded.df WHERE search.terms.df <> excluded.df
+            """,
+            {"index": index},
+        )
+        await self._run(
+            """
+            INSERT INTO search.indexes (name, digest, settings, applied_at, stats_at, documents)
+            VALUES (:index, '', '{}', now(), now(), (SELECT count(*) FROM search.documents WHERE index = :index))
+            ON CONFLICT (name) DO UPDATE SET stats_at = excluded.stats_at, documents = excluded.documents
+            """,
+            {"index": index},
+        )
+        self.cache.forget(index)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def count(self, index: str) -> int:
+        """How many documents the index holds."""
+        result = await self._run("SELECT count(*) FROM search.documents WHERE index = :index", {"index": index})
+        return int(result.scalar_one())
+
+    async def _size(self, index: str) -> int:
+        """The document count ranking weighs words against: as of the last statistics run, else counted."""
+        size = self.cache.size(index)
+        if size is None:
+            result = await self._run("SELECT documents FROM search.indexes WHERE name = :index", {"index": index})
+            recorded = result.scalar_one_or_none()
+            size = int(recorded) if recorded is not None else await self.count(index)
+            self.cache.put_size(index, size)
+        return size
+
+    async def fingerprints(self, index: str) -> AsyncIterator[tuple[str, str]]:  # type: ignore[override]
+        """Every (document id, fingerprint) of the index, in id order."""
+        after = ""
+        while True:
+            result = await self._run(
+                """
+                SELECT doc_id, fingerprint FROM search.documents
+                WHERE index = :index AND doc_id > :after ORDER BY doc_id LIMIT 5000
+                """,
+                {"index": index, "after": after},
+            )
+            rows = result.all()
+            for doc_id, fingerprint in rows:
+                yield doc_id, fingerprint
+            if len(rows) < 5000:
+                return
+            after = rows[-1][0]
+
+    async def health(self) -> BackendHealth:
+        """Whether the search tables answer, with document counts per index."""
+        try:
+            result = await self._run("SELECT index, count(*) FROM search.documents GROUP BY index")
+            counts = {name: int(n) for name, n in result.all()}
+        except Exception as exc:  # a missing schema or a lost connection: report, do not raise
+            return BackendHealth(engine=self.engine, ok=False, detail=f"{type(exc).__name__}: {exc}")
+        return BackendHealth(engine=self.engine, ok=True, documents=counts)
+
+    async def _frequencies(self, index: str, tokens: set[str]) -> dict[str, int]:
+        known: dict[str, int] = {}
+        missing: list[str] = []
+        for token in tokens:
+            df = self.cache.df(index, token)
+            if df is None:
+                missing.append(token)
+            else:
+                known[token] = df
+        if missing:
+            result = await self._run(
+                "SELECT term, df FROM search.terms WHERE index = :index AND term = ANY(CAST(:terms AS text[]))",
+                {"index": index, "terms": sorted(missing)},
+            )
+            found = {term: int(df) for term, df in result.all()}
+            fetched = {t: found.get(t, 0) for t in missing}
+            self.cache.put_df(index, fetched)
+            known.update(fetched)
+        return known
+
+    async def _typos(self, index: str, words: set[str], settings: IndexSettings) -> dict[str, tuple[str, ...]]:
+        """Indexed words within each word's typo budget (never the word itself)."""
+        out: dict[str, tuple[str, ...]] = {}
+        missing: list[str] = []
+        for word in words:
+            cached = self.cache.typos(index, word)
+            if cached is None:
+                missing.append(word)
+            else:
+                out[word] = tuple(t for t, _ in cached)
+        if missing:
+            await self._run("SELECT set_config('pg_trgm.similarity_threshold', '0.15', true)")
+            result = await self._run(
+                """
+                SELECT q.word, c.term, c.df FROM unnest(CAST(:words AS text[])) AS q(word)
+                CROSS JOIN LATERAL (
+                    SELECT t.term, t.df FROM search.terms t
+                    WHERE t.index = :index AND t.term % q.word AND t.term <> q.word
+                    ORDER BY similarity(t.term, q.word) DESC, t.df DESC LIMIT 40
+                ) AS c
+                """,
+                {"index": index, "words": sorted(missing)},
+            )
+            candidates: dict[str, list[tuple[str, int]]] = {w: [] for w in missing}
+            for word, term, df in result.all():
+                candidates[word].append((term, int(df)))
+            for word in missing:
+                budget = typo_budget(word, min_one=settings.typo_min_one, min_two=settings.typo_min_two)
+                close = [
+                    (term, df)
+                    for term, df in candidates[word]
+                    if term.isascii() and term.isalpha() and osa_distance(word, term, budget) <= budget
+                ]
+                close.sort(key=lambda c: (osa_distance(word, c[0], budget), -c[1], c[0]))
+                found = tuple(close[:_MAX_TYPO_CANDIDATES])
+                self.cache.put_typos(index, word, found)
+                out[word] = tuple(t for t, _ in found)
+        return out
+
+    async def _expand(self, index: str, prepared: PreparedQuery, settings: IndexSettings) -> PreparedQuery:
+        fuzzy = {w for g in prepared.groups for w in g.fuzzy}
+        if not fuzzy:
+            return prepared
+        typos = await self._typos(index, fuzzy, settings)
+        groups: list[QueryGroup] = []
+        for group in prepared.groups:
+            extra: list[Alternative] = []
+            for alt in group.alternatives:
+                if alt.kind != "exact" or alt.prefix:
+                    continue
+                for i, token in enumerate(alt.tokens):
+                    for fix in typos.get(token, ()):
+                        tokens = (*alt.tokens[:i], fix, *alt.tokens[i + 1 :])
+                        extra.append(Alternative(tokens, "typo"))
+            groups.append(group.with_alternatives(tuple(extra)) if extra else group)
+        return PreparedQuery(prepared.text, prepared.words, tuple(groups))
+
+    async def search(self, index: str, query: SearchQuery) -> SearchResult:
+        """Match, filter, rank, page, count and facet in one statement.
+
+        Documents must contain every query word (common ones aside); when that finds fewer than
+        _ALL_WORDS_ENOUGH, the search is repeated with any word (and parts of compound words), the
+        documents with more and rarer words ranking first.
+        """
+        started = time.perf_counter()
+        settings = self._index_settings(index)
+        prepared = prepare_query(
+            query.text,
+            self.analyzer,
+            prefix=query.prefix,
+            typo_min_one=settings.typo_min_one,
+            typo_min_two=settings.typo_min_two,
+        )
+        await self._run(
+            "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),"
+            " set_config('work_mem', '32MB', true)"
+        )
+        params: dict[str, Any] = {"index": index, "limit": query.per_page, "offset": query.offset}
+        selects = ["d.doc_id", "d.published_at", "d.price_min", "d.price_max"]
+        selects += [_FACET_COLUMN[f] for f in query.facets]
+        where = ["d.index = :index", *_filter_sql(query, params)]
+        qcols: list[str] = []
+        sort = query.sort
+        fallback: str | None = None
+        if prepared.is_empty:
+            selects.append("0.0::float8 AS score")
+            if sort is SortOrder.relevance:
+                sort = SortOrder.newest
+        else:
+            prepared = await self._expand(index, prepared, settings)
+            score, every_word, any_word = await self._scoring(index, prepared, params, qcols)
+            selects.append(f"({score})::float8 AS score")
+            # A plain parameter (not a column of q), so the planner matches it through the GIN index.
+            where.append("d.tsv @@ CAST(:mq AS tsquery)")
+            params["mq"] = every_word
+            if any_word != every_word:
+                fallback = any_word
+        source = "search.documents d"
+        if qcols:
+            source += ", (SELECT " + ", ".join(qcols) + ") AS q"
+        order = _ORDER_SQL[sort]
+        if prepared.is_empty:
+            # Browsing: counts straight off the (covering) browse index, the page in its order; nothing
+            # is materialised, and the page stops early when sorted by date.
+            matches = f"search.documents d WHERE {' AND '.join(where)}"
+            head = f"""
+            WITH page AS (
+                SELECT d.doc_id, 0.0::float8 AS score, d.published_at, d.price_min, d.price_max FROM {matches}
+                ORDER BY {order} LIMIT :limit OFFSET :offset
+            )"""
+            aggregates = _aggregate_sql(query.facets, f"(SELECT d.* FROM {matches}) AS d")
+        else:
+            head = f"""
+            WITH m AS MATERIALIZED (
+                SELECT {", ".join(selects)} FROM {source} WHERE {" AND ".join(where)}
+            ), page AS (
+                SELECT doc_id, score, published_at, price_min, price_max FROM m ORDER BY {order}
+                LIMIT :limit OFFSET :offset
+            )"""
+            aggregates = _aggregate_sql(query.facets)
+        sql = f"""{head}
+            SELECT
+                {aggregates},
+                (SELECT json_agg(json_build_array(doc_id, score, x.doc) ORDER BY {order})
+                   FROM page, LATERAL (
+                       SELECT s.doc FROM search.stored s WHERE s.index = :index AND s.doc_id = page.doc_id
+                   ) AS x) AS hits
+        """
+        row = (await self._run(sql, params)).mappings().one()
+        if fallback is not None and _total(row["aggregates"]) < _ALL_WORDS_ENOUGH:
+            params["mq"] = fallback
+            row = (await self._run(sql, params)).mappings().one()
+        highlighter = query_highlighter(prepared) if query.highlight and not prepared.is_empty else None
+        hits = []
+        for _doc_id, score, doc in row["hits"] or []:
+            document = SearchDocument.from_json(doc)
+            hits.append(
+                SearchHit(
+                    document=document,
+                    score=float(score) if sort is SortOrder.relevance and not prepared.is_empty else None,
+                    highlights=document_highlights(document, highlighter) if highlighter else {},
+                )
+            )
+        counts: dict[Facet, dict[str, int]] = {f: {} for f in query.facets}
+        total, low, high = 0, None, None
+        for which, key, n, lo, hi in row["aggregates"] or []:
+            if which == -1:
+                total, low, high = int(n), lo, hi
+                continue
+            facet = query.facets[which]
+            value = key[which]
+            for item in value if facet in _ARRAY_FACETS else [value]:
+                if item is not None:
+                    name = str(item).lower() if isinstance(item, bool) else str(item)
+                    counts[facet][name] = counts[facet].get(name, 0) + int(n)
+        facets = {
+            f: tuple(
+                sorted((FacetCount(v, c) for v, c in counts[f].items()), key=lambda c: (-c.count, c.value))[
+                    : settings.max_facet_values
+                ]
+            )
+            for f in query.facets
+        }
+        if not query.facets:
+            low = high = None
+        return SearchResult(
+            hits=tuple(hits),
+            total=int(total),
+            page=query.page,
+            per_page=query.per_page,
+            facets=facets,
+            price_stats=PriceStats(int(low), int(high)) if low is not None and high is not None else None,
+            terms=tuple(g.text for g in prepared.groups),
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def _scoring(
+        self, index: str, prepared: PreparedQuery, params: dict[str, Any], qcols: list[str]
+    ) -> tuple[str, str, str]:
+        """The per-row score expression, the every-word and the any-word match tsqueries.
+
+        Each query word scores by the best (field, kind of match) it has, weighted by its rarity;
+        levels are checked strongest first behind one gate, so a title hit costs two tsquery checks.
+        """
+        strong_tokens = {t for g in prepared.groups for a in g.alternatives if a.strong for t in a.tokens}
+        partial_tokens = {t for g in prepared.groups for a in g.alternatives if a.partial for t in a.tokens}
+        frequencies = await self._frequencies(index, strong_tokens | partial_tokens)
+        size = max(await self._size(index), 1)
+
+        def is_common(df: int) -> bool:
+            return size >= _COMMON_MIN_DOCS and df > _COMMON_SHARE * size
+
+        def bind(name: str, alternatives: Sequence[Alternative], tags: str = "") -> str:
+            params[name] = tsquery_of(alternatives, tags)
+            qcols.append(f"CAST(:{name} AS tsquery) AS {name}")
+            return f"q.{name}"
+
+        weights: list[float] = []
+        group_df: list[int] = []
+        for group in prepared.groups:
+            df = sum(min(frequencies.get(t, 0) for t in a.tokens) for a in group.alternatives if a.strong)
+            df = min(df, size)
+            group_df.append(df)
+            weights.append(math.log(1 + (size - df + 0.5) / (df + 0.5)))
+        total_weight = sum(weights) or 1.0
+        terms: list[str] = []
+        every: list[str] = []
+        anything: list[str] = []
+        for i, group in enumerate(prepared.groups):
+            kinds = {
+                "s": [a for a in group.alternatives if a.strong],
+                "l": [a for a in group.alternatives if not a.strong and not a.partial],
+                "p": [a for a in group.alternatives if a.partial],
+            }
+            head_levels: list[tuple[float, str]] = []
+            body_levels: list[tuple[float, str]] = []
+            for tag, alts in kinds.items():
+                if not alts:
+                    continue
+                factor = _KIND_FACTORS[tag]
+                for tags, value in _LEVELS:
+                    head_levels.append((factor * value, f"d.tsv @@ {bind(f'{tag}{tags.lower()}{i}', alts, tags)}"))
+                body_levels.append((factor * _BODY_LEVEL, f"d.tsv @@ {bind(f'{tag}{i}', alts)}"))
+            head_levels.sort(key=lambda level: -level[0])
+            body_levels.sort(key=lambda level: -level[0])
+            gate = bind(f"h{i}", group.alternatives, "ABC")
+            head_case = " ".join(f"WHEN {cond} THEN {value:.4f}" for value, cond in head_levels)
+            body_case = " ".join(f"WHEN {cond} THEN {value:.4f}" for value, cond in body_levels)
+            expr = f"CASE WHEN d.tsv @@ {gate} THEN (CASE {head_case} ELSE 0 END) {body_case} ELSE 0 END"
+            params[f"w{i}"] = weights[i] / total_weight
+            terms.append(f"CAST(:w{i} AS float8) * {expr}")
+            whole = [a for a in group.alternatives if not a.partial]
+            if not is_common(group_df[i]):
+                every.append(tsquery_of(whole))
+                usable = [
+                    a for a in group.alternatives if not (a.partial and is_common(frequencies.get(a.tokens[0], 0)))
+                ]
+                anything.append(tsquery_of(usable))
+        if not every:  # only common words: they must all be there
+            every = [tsquery_of([a for a in g.alternatives if not a.partial]) for g in prepared.groups]
+            anything = every
+        score = " + ".join(terms)
+        if len(prepared.groups) > 1 and prepared.compact:
+            params["phrase"] = prepared.compact
+            score += f" + CASE WHEN strpos(replace(d.title_norm, ' ', ''), :phrase) > 0 THEN {_PHRASE_BONUS} ELSE 0 END"
+        return score, " & ".join(f"({e})" for e in every), " | ".join(f"({a})" for a in anything)
+
+    async def suggest(self, index: str, text_: str, *, limit: int = 8) -> list[Suggestion]:
+        """Completions of the word being typed (most frequent first), then the best matching titles."""
+        prepared = prepare_query(text_, self.analyzer, prefix=True)
+        out: list[Suggestion] = []
+        if prepared.is_empty:
+            return out
+        last = prepared.words[-1] if prepared.words else ""
+        norm = prepared.text
+        if last and norm.endswith(last) and (len(last) >= 2 or not last.isascii()):
+            pattern = last.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            result = await self._run(
+                """
+                SELECT term FROM search.terms
+                WHERE index = :index AND term LIKE :pattern ESCAPE '\\' AND term <> :last
+                  AND (length(term) > 1) AND df > 0
+                ORDER BY df DESC, term LIMIT :limit
+                """,
+                {"index": index, "pattern": pattern, "last": last, "limit": max(1, limit // 2)},
+            )
+            head = norm[: len(norm) - len(last)]
+            for (term,) in result.all():
+                out.append(Suggestion(text=head + term, kind="term"))
+        found = await self.search(
+            index, SearchQuery(text=text_, per_page=max(1, limit - len(out)), highlight=True, prefix=True)
+        )
+        for hit in found.hits:
+            title = hit.document.title
+            out.append(Suggestion(text=title, kind="title", id=hit.id, highlighted=hit.highlights.get("title")))
+        return out[:limit]
+
+
+_FACET_COLUMN: dict[Facet, str] = {
+    Facet.field_codes: "d.field_codes",
+    Facet.trl: "d.trl",
+    Facet.trade_modes: "d.trade_modes",
+    Facet.ip_types: "d.ip_types",
+    Facet.region: "d.province",
+    Facet.holder: "d.holder_id",
+    Facet.state_funded: "d.state_funded",
+    Facet.has_auction: "d.has_auction",
+}
+
+
+def _total(aggregates: list[Any] | None) -> int:
+    return next((int(n) for which, _key, n, _lo, _hi in aggregates or [] if which == -1), 0)
+
+
+def _filter_sql(query: SearchQuery, params: dict[str, Any]) -> list[str]:
+    f = query.filters
+    out: list[str] = []
+    if f.field_codes:
+        params["f_fields"] = list(f.field_codes)
+        out.append("d.field_codes && CAST(:f_fields AS text[])")
+    if f.trl_min is not None:
+        params["f_trl_min"] = f.trl_min
+        out.append("d.trl >= :f_trl_min")
+    if f.trl_max is not None:
+        params["f_trl_max"] = f.trl_max
+        out.append("d.trl <= :f_trl_max")
+    if f.trade_modes:
+        params["f_modes"] = list(f.trade_modes)
+        out.append("d.trade_modes && CAST(:f_modes AS text[])")
+    if f.ip_types:
+        params["f_ip"] = list(f.ip_types)
+        out.append("d.ip_types && CAST(:f_ip AS text[])")
+    if f.price_min_fen is not None:
+        params["f_price_min"] = f.price_min_fen
+        out.append("d.price_max >= :f_price_min")
+    if f.price_max_fen is not None:
+        params["f_price_max"] = f.price_max_fen
+        out.append("d.price_min <= :f_price_max")
+    if f.region_prefix is not None:
+        params["f_region"] = [f.region_prefix]
+        out.append("d.region_prefixes @> CAST(:f_region AS text[])")
+    if f.holder_id is not None:
+        params["f_holder"] = f.holder_id
+        out.append("d.holder_id = :f_holder")
+    if f.state_funded is not None:
+        params["f_state"] = f.state_funded
+        out.append("d.state_funded = :f_state")
+    if f.has_auction is not None:
+        params["f_auction"] = f.has_auction
+        out.append("d.has_auction = :f_auction")
+    return out
+
+
+def _settings_json(settings: IndexSettings) -> str:
+    return json.dumps(
+        {
+            "searchable": settings.searchable,
+            "filterable": settings.filterable,
+            "sortable": settings.sortable,
+            "synonym_groups": len(settings.synonyms),
+            "typo_min_one": settings.typo_min_one,
+            "typo_min_two": settings.typo_min_two,
+            "max_total_hits": settings.max_total_hits,
+            "max_facet_values": settings.max_facet_values,
+        },
+        ensure_ascii=False,
+    )
