@@ -104,7 +104,7 @@ class SearchController(Controller):
         operation_id="searchListings",
         summary="Search published listings",
         description=_SEARCH_DESCRIPTION,
-        opt=policy.PUBLIC.opt(),
+        opt=policy.PUBLIC.opt(read_replica=True),
         responses=errors_for(422),
     )
     async def search_listings(
@@ -164,7 +164,7 @@ class SearchController(Controller):
         operation_id="searchDemands",
         summary="Search open demands",
         description=_SEARCH_DESCRIPTION + " The TRL filters apply to the minimum maturity a demand wants.",
-        opt=policy.PUBLIC.opt(),
+        opt=policy.PUBLIC.opt(read_replica=True),
         responses=errors_for(422),
     )
     async def search_demands(
@@ -226,7 +226,7 @@ class SearchController(Controller):
         operation_id="suggestSearch",
         summary="As-you-type suggestions",
         description="Completions of the word being typed, then the titles that match best. Empty q: no suggestions.",
-        opt=policy.PUBLIC.opt(),
+        opt=policy.PUBLIC.opt(read_replica=True),
         responses=errors_for(422),
     )
     async def suggest(
