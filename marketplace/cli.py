@@ -134,8 +134,13 @@ def worker(concurrency: int, poll: float) -> None:
         maker = make_sessionmaker(engine)
         workers = [Worker(maker, WorkerConfig(poll_interval=poll)) for _ in range(concurrency)]
         loop = asyncio.get_running_loop()
+
+        def stop_all() -> None:
+            for w in workers:
+                w.stop()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: [w.stop() for w in workers])
+            loop.add_signal_handler(sig, stop_all)
         console.print(f"worker: {concurrency} loop(s), handlers from {', '.join(loaded) or 'no domain'}")
         try:
             await asyncio.gather(*(w.run() for w in workers))

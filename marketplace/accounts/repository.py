@@ -78,7 +78,7 @@ class AccountsRepository:
         """One organisation by id."""
         return await self.session.get(Organization, org_id)
 
-    async def organization_row(self, org_id: uuid.UUID) -> sa.Row[Any] | None:
+    async def organization_row(self, org_id: uuid.UUID) -> Any:
         """One organisation as a plain row, for read-only answers (no ORM identity-map work)."""
         conn = await self.session.connection()
         return (await conn.execute(_ORGANIZATION_BY_ID, {"id": org_id})).first()

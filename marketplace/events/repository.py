@@ -68,7 +68,7 @@ class EventsRepository:
         max_attempts: int,
     ) -> bool:
         """Insert a pending job; with a dedupe key, only if no job has that key. True when inserted."""
-        stmt = (
+        stmt: Any = (
             insert(Job.__table__)  # type: ignore[attr-defined]
             .values(
                 id=uuid7(),
@@ -123,8 +123,8 @@ class JobsRepository:
             sa.select(Job.id)  # type: ignore[call-overload]
             .where(
                 sa.or_(
-                    sa.and_(Job.status == JobStatus.pending, col(Job.run_at) <= now),
-                    sa.and_(Job.status == JobStatus.running, col(Job.locked_until) < now),
+                    sa.and_(col(Job.status) == JobStatus.pending, col(Job.run_at) <= now),
+                    sa.and_(col(Job.status) == JobStatus.running, col(Job.locked_until) < now),
                 )
             )
             .order_by(col(Job.run_at))
@@ -187,7 +187,7 @@ class JobsRepository:
             return
         await self.session.execute(
             sa.update(Job)
-            .where(col(Job.id).in_(job_ids), Job.locked_by == worker, Job.status == JobStatus.running)
+            .where(col(Job.id).in_(job_ids), col(Job.locked_by) == worker, col(Job.status) == JobStatus.running)
             .values(
                 status=JobStatus.pending,
                 locked_by=None,

@@ -104,9 +104,11 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Hold the response until the transaction's fate is settled."""
         state = scope["app"].state
-        autocommit_maker = state.get("autocommit_sessionmaker")
+        autocommit_maker: async_sessionmaker[AsyncSession] | None = state.get("autocommit_sessionmaker")
         autocommit = autocommit_maker is not None and scope.get("method") in ("GET", "HEAD")
-        maker: async_sessionmaker[AsyncSession] = autocommit_maker if autocommit else state.sessionmaker
+        maker: async_sessionmaker[AsyncSession] = (
+            autocommit_maker if autocommit and autocommit_maker is not None else state.sessionmaker
+        )
         read_maker: async_sessionmaker[AsyncSession] | None = state.get("read_sessionmaker")
         async with maker() as session:
             scope[SESSION_KEY] = session  # type: ignore[literal-required]
