@@ -20,6 +20,7 @@ from marketplace.accounts import controllers as accounts_controllers
 from marketplace.config import Settings, get_settings
 from marketplace.db.engine import make_engine, make_sessionmaker
 from marketplace.db.migrate import current_revisions_async, known_revisions, schema_state, script_heads
+from marketplace.deals import controllers as deals_controllers
 from marketplace.demands import controllers as demands_controllers
 from marketplace.events import controllers as events_controllers
 from marketplace.kit.errors import AppError
@@ -34,6 +35,8 @@ from marketplace.kit.problems import (
 from marketplace.listings import controllers as listings_controllers
 from marketplace.notifications import controllers as notifications_controllers
 from marketplace.reference import controllers as reference_controllers
+from marketplace.reports import controllers as reports_controllers
+from marketplace.reports.pages import dashboard_router
 from marketplace.search_api import controllers as search_controllers
 from marketplace.web.deps import DEPENDENCIES
 from marketplace.web.middleware import (
@@ -75,6 +78,8 @@ def api_router(settings: Settings) -> Router:
             *search_controllers.CONTROLLERS,
             *webhooks_controllers.CONTROLLERS,
             *notifications_controllers.CONTROLLERS,
+            *deals_controllers.CONTROLLERS,
+            *reports_controllers.CONTROLLERS,
         ],
         guards=[authorize],
         dependencies=DEPENDENCIES,
@@ -136,7 +141,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         Exception: internal_error_handler,
     }
     return Litestar(
-        route_handlers=[api_router(settings), health, ready, MetricsController],
+        route_handlers=[api_router(settings), dashboard_router(), health, ready, MetricsController],
         middleware=[RequestContextMiddleware(), prometheus.middleware],
         exception_handlers=exception_handlers,
         on_startup=[on_startup],

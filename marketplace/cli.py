@@ -408,9 +408,11 @@ def _print_demo(creds: list[Any]) -> None:
 
 
 def _register_domain_commands() -> None:
+    from marketplace.deals.cli import deals_doc
     from marketplace.search_api.cli import reindex
 
     main.add_command(reindex)
+    main.add_command(deals_doc)
 
 
 _register_domain_commands()

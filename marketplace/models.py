@@ -1,6 +1,19 @@
 """Import every table model so the metadata (and Alembic) sees them all."""
 
 from marketplace.accounts.models import ApiKey, Organization, User
+from marketplace.deals.models import (
+    Auction,
+    AuctionBid,
+    AuctionRegistration,
+    Deal,
+    DealBroker,
+    DealContract,
+    DealMessage,
+    DealMilestone,
+    DealNotice,
+    DealObjection,
+    DealOffer,
+)
 from marketplace.demands.models import Demand
 from marketplace.events.feed import AUDIENCE_INDEX
 from marketplace.events.models import AuditEvent, Job, OutboxEvent
@@ -19,7 +32,18 @@ from marketplace.webhooks.models import WebhookAttempt, WebhookDelivery, Webhook
 __all__ = [
     "AUDIENCE_INDEX",
     "ApiKey",
+    "Auction",
+    "AuctionBid",
+    "AuctionRegistration",
     "AuditEvent",
+    "Deal",
+    "DealBroker",
+    "DealContract",
+    "DealMessage",
+    "DealMilestone",
+    "DealNotice",
+    "DealObjection",
+    "DealOffer",
     "Demand",
     "IdempotencyRecord",
     "Job",

@@ -1,0 +1,1 @@
+"""Deals: negotiation, auctions, public notice, contracts, milestones and brokers as one explicit state machine."""

@@ -1,0 +1,26 @@
+"""The worker's deal timers: one job kind per deadline of the process, each firing its system transition."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import marketplace.deals.notifications  # noqa: F401  (registers the deal notification rules)
+from marketplace.deals.process import DEADLINES, Deadline
+from marketplace.deals.service import DealsService
+from marketplace.events.jobs import JobHandler, job_handler
+from marketplace.events.models import Job
+
+
+def deadline_handler(deadline: Deadline) -> JobHandler:
+    """The job handler of one deadline: fire its transition if due, move it if its time moved, else nothing."""
+
+    async def run(session: AsyncSession, job: Job) -> None:
+        # Runs in the job's transaction: the transition's writes commit with the job's completion, once.
+        await DealsService(session).run_deadline(deadline.name, job.payload)
+
+    run.__name__ = f"run_{deadline.name}"
+    return run
+
+
+HANDLERS = {d.kind: job_handler(d.kind)(deadline_handler(d)) for d in DEADLINES}
+KINDS = frozenset(HANDLERS)
