@@ -220,25 +220,6 @@ class DemandsService:
         *,
         payload: dict[str, Any] | None = None,
     ) -> None:
-        self.events.audit(
-            actor=principal,
-            organization_id=demand.organization_id,
-            action=action,
-            target_type="demand",
-            target_id=demand.id,
-            diff=diff,
-        )
-        body: dict[str, Any] = {
-            "id": demand.id,
-            "organization_id": demand.organization_id,
-            "status": demand.status,
-            "version": demand.version,
-        }
-        body.update(payload or {})
-        self.events.emit(
-            type=action,
-            organization_id=demand.organization_id,
-            subject_type="demand",
-            subject_id=demand.id,
-            payload=body,
+        self.events.record_change(
+            actor=principal, subject_type="demand", subject=demand, action=action, diff=diff, payload=payload
         )

@@ -92,3 +92,37 @@ class EventRecorder:
         )
         self.repo.add(event)
         return event
+
+    def record_change(
+        self,
+        *,
+        actor: Principal | None,
+        subject_type: str,
+        subject: Any,
+        action: str,
+        diff: Mapping[str, Any],
+        payload: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Audit and emit one change of an organisation-owned, versioned object (id, organization_id, status, version)."""
+        self.audit(
+            actor=actor,
+            organization_id=subject.organization_id,
+            action=action,
+            target_type=subject_type,
+            target_id=subject.id,
+            diff=diff,
+        )
+        body: dict[str, Any] = {
+            "id": subject.id,
+            "organization_id": subject.organization_id,
+            "status": subject.status,
+            "version": subject.version,
+            **(payload or {}),
+        }
+        self.emit(
+            type=action,
+            organization_id=subject.organization_id,
+            subject_type=subject_type,
+            subject_id=subject.id,
+            payload=body,
+        )

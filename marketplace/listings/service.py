@@ -997,25 +997,6 @@ class ListingsService:
         payload: dict[str, Any] | None = None,
     ) -> None:
         """Audit and emit one change of a listing, in the current transaction (never with confidential values)."""
-        self.events.audit(
-            actor=principal,
-            organization_id=listing.organization_id,
-            action=action,
-            target_type="listing",
-            target_id=listing.id,
-            diff=diff,
-        )
-        body: dict[str, Any] = {
-            "id": listing.id,
-            "organization_id": listing.organization_id,
-            "status": listing.status,
-            "version": listing.version,
-        }
-        body.update(payload or {})
-        self.events.emit(
-            type=action,
-            organization_id=listing.organization_id,
-            subject_type="listing",
-            subject_id=listing.id,
-            payload=body,
+        self.events.record_change(
+            actor=principal, subject_type="listing", subject=listing, action=action, diff=diff, payload=payload
         )
