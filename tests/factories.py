@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -18,16 +19,16 @@ from marketplace.accounts.models import (
     User,
     VerificationStatus,
 )
-from marketplace.kit.credit_code import make_credit_code
+from marketplace.kit.credit_code import CHARSET, make_credit_code
 
 _counter = itertools.count(1)
 
 
 def unique_credit_code(kind: OrganizationKind = OrganizationKind.enterprise) -> str:
-    """A valid, unused credit code."""
-    n = next(_counter) + uuid.uuid4().int % 10_000_000
+    """A valid credit code that no other test will draw: 9 random characters of the code's alphabet (31^9)."""
     head = "91" if kind is OrganizationKind.enterprise else "12"
-    return make_credit_code(f"{head}440300{n:09d}")
+    body = "".join(secrets.choice(CHARSET) for _ in range(9))
+    return make_credit_code(f"{head}440300{body}")
 
 
 @dataclass
