@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from pydantic import Field
 
@@ -33,11 +34,35 @@ class AuctionEventData(EventData):
     state: str
 
 
+class OutbidEventData(EventData):
+    """Sent only to the bidder who held the high bid: someone bid more."""
+
+    auction_id: uuid.UUID
+    listing_id: uuid.UUID
+    your_bidder_number: int | None
+    high_bid_fen: int
+    next_minimum_bid_fen: int
+    ends_at: datetime
+
+
+class ClosingSoonEventData(EventData):
+    """An open auction ends soon (DEALS_AUCTION_CLOSING_SOON_MINUTES before its end); to bidders with a held deposit."""
+
+    auction_id: uuid.UUID
+    listing_id: uuid.UUID
+    ends_at: datetime
+    high_bid_fen: int | None
+    next_minimum_bid_fen: int
+    bid_count: int
+
+
 def register() -> None:
-    """Register `deal.<transition>` and `auction.<transition>` for every transition in the process."""
+    """Register `deal.<transition>` and `auction.<transition>` for every transition, and the auction reminders."""
     for t in TRANSITIONS:
         data = DealEventData if t.subject == "deal" else AuctionEventData
         register_event_type(t.event_type, data, t.summary)
+    register_event_type("auction.outbid", OutbidEventData, "Your high bid was beaten")
+    register_event_type("auction.closing_soon", ClosingSoonEventData, "An auction you registered for ends soon")
 
 
 register()

@@ -29,6 +29,9 @@ class DealsSettings(BaseSettings):
     auction_extension_minutes: int = Field(
         default=5, ge=0, le=60, description="A bid this close to the end moves the end to this long after it."
     )
+    auction_closing_soon_minutes: int = Field(
+        default=60, ge=0, le=24 * 60, description="Bidders are told this long before an auction's end (0: never)."
+    )
     auction_min_minutes: int = Field(default=10, ge=1, description="Shortest bidding window.")
     auction_max_days: int = Field(default=60, ge=1, description="Longest bidding window.")
     auction_payment_days: int = Field(default=30, ge=1, description="Due date of an auction price after the award.")

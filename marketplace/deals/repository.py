@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,14 @@ def _insert_statement(shape: tuple[tuple[sa.Table, tuple[str, ...]], ...]) -> sa
         parts.append(f"r{i} AS (INSERT INTO {table.name} ({columns}) VALUES ({values}))")
         binds += [sa.bindparam(f"r{i}_{n}", type_=table.columns[n].type) for n in names]
     return sa.text("WITH " + ", ".join(parts) + " SELECT 1").bindparams(*binds)
+
+
+@dataclass(frozen=True, slots=True)
+class OutbidParty:
+    """Who held the high bid before a new one (None, None for the first bid)."""
+
+    organization_id: uuid.UUID | None
+    bidder_number: int | None
 
 
 class DealsRepository:
@@ -400,11 +409,13 @@ class DealsRepository:
         bid_count: int,
         ends_at: datetime,
         now: datetime,
-    ) -> bool:
+        previous_registration_id: uuid.UUID | None = None,
+    ) -> OutbidParty | None:
         """Insert the bid and move the auction's high bid (and end) in one statement, under the auction's lock.
 
         The bid goes in only while its registration's deposit is still held (it was read before the lock);
-        False when it was not.
+        None when it was not. Otherwise the previous high bidder's organisation and number (both None when
+        there was none), read in the same statement so that telling them they were outbid costs no round trip.
         """
         result = await self.session.execute(
             sa.text(
@@ -422,10 +433,13 @@ class DealsRepository:
                 SET high_bid_fen = :high_bid_fen, high_registration_id = :registration_id, bid_count = :bid_count,
                     ends_at = :ends_at, updated_at = :now
                 WHERE id = :auction_id AND EXISTS (SELECT 1 FROM inserted)
+                RETURNING (SELECT organization_id FROM auction_registrations WHERE id = :previous_registration_id),
+                          (SELECT bidder_number FROM auction_registrations WHERE id = :previous_registration_id)
                 """
             ).bindparams(
                 sa.bindparam("extended_to", type_=sa.DateTime(timezone=True)),
                 sa.bindparam("placed_by_user_id", type_=sa.Uuid()),
+                sa.bindparam("previous_registration_id", type_=sa.Uuid()),
             ),
             {
                 "id": bid.id,
@@ -441,10 +455,12 @@ class DealsRepository:
                 "bid_count": bid_count,
                 "ends_at": ends_at,
                 "now": now,
+                "previous_registration_id": previous_registration_id,
             },
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            return False
+        row = result.first()
+        if row is None:
+            return None
         values = {
             "high_bid_fen": high_bid_fen,
             "high_registration_id": high_registration_id,
@@ -454,4 +470,4 @@ class DealsRepository:
         }
         for name, value in values.items():  # the row is written; keep the loaded object in step without a flush
             set_committed_value(auction, name, value)
-        return True
+        return OutbidParty(organization_id=row[0], bidder_number=row[1])

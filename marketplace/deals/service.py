@@ -99,6 +99,7 @@ _ITEM_GUARDS = {
     "objection": ("objection_pending",),
 }
 AUCTION_PAYMENT_TITLE = "成交价款"
+CLOSING_SOON_KIND = "deals.auction_closing_soon"
 # Transitions that write their audit record and event before taking the auction's lock (see _bid_records).
 EVENTS_BEFORE_LOCK = frozenset({"bid"})
 # Callers of one auction queue in this process for its row lock (tests switch it off to act as many processes).
@@ -148,6 +149,8 @@ class Ctx:
     payload: dict[str, Any] = field(default_factory=dict)
     diff: dict[str, Any] = field(default_factory=dict)
     audience: list[uuid.UUID] = field(default_factory=list)
+    # Events for a narrower audience than the transition's own (e.g. auction.outbid to the outbid bidder only).
+    private_events: list[dict[str, Any]] = field(default_factory=list)
     result: Any = None
 
 
@@ -674,6 +677,15 @@ class DealsService:
                 run_at=ctx.auction.ends_at,
                 dedupe_key=f"{kind}:{ctx.auction.id}",
             )
+            if self.settings.auction_closing_soon_minutes:
+                reminder_at = ctx.auction.ends_at - timedelta(minutes=self.settings.auction_closing_soon_minutes)
+                await jobs.schedule(
+                    self.session,
+                    kind=CLOSING_SOON_KIND,
+                    payload={"auction_id": str(ctx.auction.id)},
+                    run_at=max(reminder_at, ctx.now),
+                    dedupe_key=f"{CLOSING_SOON_KIND}:{ctx.auction.id}",
+                )
 
     async def _cancel_deadline(self, ctx: Ctx, name: str) -> None:
         # A timer that cannot be cancelled any more (running now) finds its subject moved on and does nothing.
@@ -954,6 +966,8 @@ class DealsService:
             await self._cancel_deadline(ctx, name)
         for name in (*t.starts, *branch.starts):
             await self._start_deadline(ctx, name)
+        for private in ctx.private_events:
+            self.events.emit(**private)
         if recorded:
             return
         registrant = ctx.registration.organization_id if ctx.registration is not None else None
@@ -1001,6 +1015,30 @@ class DealsService:
         except (errors.TransitionNotAvailable, errors.TransitionBlocked) as exc:
             log.info("timer found nothing to do", subject=subject, id=str(subject_id), transition=name, why=exc.detail)
             return False
+        return True
+
+    async def remind_closing_soon(self, auction_id: uuid.UUID) -> bool:
+        """Tell an open auction's bidders (deposit held) that it ends soon; False when it is no longer open."""
+        auction = await self.repo.get_auction(auction_id)
+        if auction is None or auction.status != AuctionState.open:
+            return False
+        registrations = await self.repo.registrations_of(auction.id)
+        bidders = [r.organization_id for r in registrations if r.deposit_status == DepositStatus.held]
+        self.events.emit(
+            type="auction.closing_soon",
+            organization_id=auction.seller_organization_id,
+            subject_type="auction",
+            subject_id=auction.id,
+            payload={
+                "auction_id": auction.id,
+                "listing_id": auction.listing_id,
+                "ends_at": auction.ends_at,
+                "high_bid_fen": auction.high_bid_fen,
+                "next_minimum_bid_fen": self.next_minimum_bid(auction),
+                "bid_count": auction.bid_count,
+            },
+            audience=bidders,
+        )
         return True
 
     async def run_deadline(self, name: str, payload: dict[str, Any]) -> bool:
@@ -1830,8 +1868,9 @@ class DealsService:
             bid_count=bid.seq,
             ends_at=ends_at,
             now=ctx.now,
+            previous_registration_id=auction.high_registration_id if high is not None else None,
         )
-        if not recorded:  # the deposit was released (withdrawn) after it was read
+        if recorded is None:  # the deposit was released (withdrawn) after it was read
             raise errors.TransitionBlocked(
                 "bid cannot fire: needs the bidder's deposit was received", extra={"blocked_by": ["deposit_held"]}
             )
@@ -1847,6 +1886,24 @@ class DealsService:
             ends_at=ends_at,
             extended=bool(extended),
         )
+        outbid = recorded.organization_id
+        if outbid is not None and outbid != registration.organization_id:
+            ctx.private_events.append(
+                {
+                    "type": "auction.outbid",
+                    "organization_id": outbid,
+                    "subject_type": "auction",
+                    "subject_id": auction.id,
+                    "payload": {
+                        "auction_id": auction.id,
+                        "listing_id": auction.listing_id,
+                        "your_bidder_number": recorded.bidder_number,
+                        "high_bid_fen": amount,
+                        "next_minimum_bid_fen": amount + auction.increment_fen,
+                        "ends_at": ends_at,
+                    },
+                }
+            )
 
     async def _effect_cancel_auction(self, ctx: Ctx) -> None:
         auction = ctx.auction

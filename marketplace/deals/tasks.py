@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import marketplace.deals.notifications  # noqa: F401  (registers the deal notification rules)
 from marketplace.deals.process import DEADLINES, Deadline
-from marketplace.deals.service import DealsService
+from marketplace.deals.service import CLOSING_SOON_KIND, DealsService
 from marketplace.events.jobs import JobHandler, job_handler
 from marketplace.events.models import Job
 
@@ -22,5 +24,12 @@ def deadline_handler(deadline: Deadline) -> JobHandler:
     return run
 
 
+@job_handler(CLOSING_SOON_KIND)
+async def remind_closing_soon(session: AsyncSession, job: Job) -> None:
+    """An auction ends soon: tell its bidders (once per auction; nothing when it closed or was cancelled)."""
+    await DealsService(session).remind_closing_soon(uuid.UUID(job.payload["auction_id"]))
+
+
 HANDLERS = {d.kind: job_handler(d.kind)(deadline_handler(d)) for d in DEADLINES}
+HANDLERS[CLOSING_SOON_KIND] = remind_closing_soon
 KINDS = frozenset(HANDLERS)
