@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import Field
 
@@ -56,12 +56,23 @@ class ClosingSoonEventData(EventData):
     bid_count: int
 
 
+class MilestoneDueEventData(EventData):
+    """A pending milestone falls due soon (DEALS_MILESTONE_REMINDER_DAYS before its due date); to both parties."""
+
+    deal_id: uuid.UUID
+    milestone_id: uuid.UUID
+    title: str
+    amount_fen: int
+    due_date: date
+
+
 def register() -> None:
     """Register `deal.<transition>` and `auction.<transition>` for every transition, and the auction reminders."""
     for t in TRANSITIONS:
         data = DealEventData if t.subject == "deal" else AuctionEventData
         register_event_type(t.event_type, data, t.summary)
     register_event_type("auction.outbid", OutbidEventData, "Your high bid was beaten")
+    register_event_type("deal.milestone_due", MilestoneDueEventData, "A milestone of the payment plan falls due soon")
     register_event_type("auction.closing_soon", ClosingSoonEventData, "An auction you registered for ends soon")
 
 

@@ -23,6 +23,12 @@ class DealsSettings(BaseSettings):
         default=5, ge=1, le=60, description="Working days an auction winner has to confirm the contract."
     )
     review_days: int = Field(default=7, ge=1, le=90, description="Days a buyer has to accept or dispute a delivery.")
+    milestone_reminder_days: int = Field(
+        default=3,
+        ge=0,
+        le=60,
+        description="Both parties are told this many days before a milestone's due date (0: never).",
+    )
     idle_days: int = Field(default=30, ge=1, le=365, description="Days without activity after which a deal expires.")
     offer_default_hours: int = Field(default=168, ge=1, le=24 * 90, description="Validity of an offer without expiry.")
     offer_max_days: int = Field(default=90, ge=1, le=365, description="Longest validity an offer may have.")

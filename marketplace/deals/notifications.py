@@ -65,5 +65,11 @@ for _rule in (
         body=lambda e: f"结束时间 {_china_time(e.payload.get('ends_at'))}（北京时间）；临近结束时出价将顺延结束时间。",
         recipients=lambda e: [org for org in e.audience if org != e.organization_id],
     ),
+    NotificationRule(
+        event_type="deal.milestone_due",
+        kind=NotificationKind.milestone_due,
+        title=lambda e: f"里程碑即将到期：{e.payload.get('title', '')}",
+        body=lambda e: f"到期日 {e.payload.get('due_date', '')}，金额 {_yuan(e, 'amount_fen')}；请按计划交付或付款。",
+    ),
 ):
     register_rule(_rule)

@@ -14,7 +14,7 @@ import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import structlog
@@ -100,6 +100,7 @@ _ITEM_GUARDS = {
 }
 AUCTION_PAYMENT_TITLE = "成交价款"
 CLOSING_SOON_KIND = "deals.auction_closing_soon"
+MILESTONE_DUE_KIND = "deals.milestone_due"
 # Transitions that write their audit record and event before taking the auction's lock (see _bid_records).
 EVENTS_BEFORE_LOCK = frozenset({"bid"})
 # Callers of one auction queue in this process for its row lock (tests switch it off to act as many processes).
@@ -622,6 +623,52 @@ class DealsService:
             if registration is not None and registration.deposit_status == DepositStatus.held:
                 await deposits().apply_to_price(self.session, registration=registration, deal=deal)
                 registration.deposit_status = DepositStatus.applied
+        await self._schedule_milestone_reminders(ctx.now, milestones)
+
+    async def _schedule_milestone_reminders(self, now: datetime, milestones: list[DealMilestone]) -> None:
+        """A reminder per dated milestone, DEALS_MILESTONE_REMINDER_DAYS before its due date (09:00 China time)."""
+        days = self.settings.milestone_reminder_days
+        if not days:
+            return
+        for milestone in milestones:
+            if milestone.due_date is None:
+                continue
+            day = milestone.due_date - timedelta(days=days)
+            remind_at = datetime.combine(day, time(9), tzinfo=CHINA_TZ)
+            await jobs.schedule(
+                self.session,
+                kind=MILESTONE_DUE_KIND,
+                payload={"deal_id": str(milestone.deal_id), "milestone_id": str(milestone.id)},
+                run_at=max(remind_at, now),
+                dedupe_key=f"{MILESTONE_DUE_KIND}:{milestone.id}",
+            )
+
+    async def remind_milestone_due(self, deal_id: uuid.UUID, milestone_id: uuid.UUID) -> bool:
+        """Tell both parties a milestone falls due soon; False when it was delivered or the deal moved on."""
+        deal = await self.repo.get_deal(deal_id)
+        if deal is None or deal.state != State.performing:
+            return False
+        milestone = next((m for m in await self.repo.milestones_of(deal.id) if m.id == milestone_id), None)
+        if milestone is None or milestone.status != MilestoneStatus.pending:
+            return False
+        self.events.emit(
+            type="deal.milestone_due",
+            organization_id=deal.seller_organization_id,
+            subject_type="deal",
+            subject_id=deal.id,
+            payload={
+                "deal_id": deal.id,
+                "milestone_id": milestone.id,
+                "title": milestone.title,
+                "amount_fen": milestone.amount_fen,
+                "due_date": milestone.due_date,
+            },
+            audience=[
+                deal.buyer_organization_id,
+                *(b.agency_organization_id for b in await self.repo.brokers_of(deal.id)),
+            ],
+        )
+        return True
 
     # ------------------------------------------------------------ deadlines
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import marketplace.deals.notifications  # noqa: F401  (registers the deal notification rules)
 from marketplace.deals.process import DEADLINES, Deadline
-from marketplace.deals.service import CLOSING_SOON_KIND, DealsService
+from marketplace.deals.service import CLOSING_SOON_KIND, MILESTONE_DUE_KIND, DealsService
 from marketplace.events.jobs import JobHandler, job_handler
 from marketplace.events.models import Job
 
@@ -30,6 +30,15 @@ async def remind_closing_soon(session: AsyncSession, job: Job) -> None:
     await DealsService(session).remind_closing_soon(uuid.UUID(job.payload["auction_id"]))
 
 
+@job_handler(MILESTONE_DUE_KIND)
+async def remind_milestone_due(session: AsyncSession, job: Job) -> None:
+    """A milestone falls due soon: tell both parties (nothing when it was delivered or the deal moved on)."""
+    await DealsService(session).remind_milestone_due(
+        uuid.UUID(job.payload["deal_id"]), uuid.UUID(job.payload["milestone_id"])
+    )
+
+
 HANDLERS = {d.kind: job_handler(d.kind)(deadline_handler(d)) for d in DEADLINES}
 HANDLERS[CLOSING_SOON_KIND] = remind_closing_soon
+HANDLERS[MILESTONE_DUE_KIND] = remind_milestone_due
 KINDS = frozenset(HANDLERS)

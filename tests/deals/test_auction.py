@@ -230,7 +230,11 @@ async def test_the_close_awards_the_highest_bid_over_the_reserve(
     assert [d["name"] for d in deal["deadlines"]] == ["confirmation"]
     assert deal["contract"]["payment_plan"][0]["amount_fen"] == RESERVE + INCREMENT
     # The loser's deposit is released; the winner's is kept; the unpaid one is void.
-    assert [c["registration_id"] for c in ports.named("release")] == [uuid.UUID(reg_a["id"])]
+    # (timers of auctions other tests committed may close alongside: look at this auction's registrations)
+    ours = {uuid.UUID(r["id"]) for r in (reg_a, reg_b, reg_c)}
+    assert [c["registration_id"] for c in ports.named("release") if c["registration_id"] in ours] == [
+        uuid.UUID(reg_a["id"])
+    ]
     statuses = {
         r["id"]: r["deposit_status"]
         for r in (
@@ -256,7 +260,8 @@ async def test_no_bid_over_the_reserve_leaves_the_auction_unsold(
     await run_timers(maker_in_test)
     unsold = (await world.client.get(f"{API}/auctions/{auction['id']}")).json()
     assert unsold["status"] == "unsold" and unsold["reserve_met"] is False
-    assert [c["registration_id"] for c in ports.named("release")] == [uuid.UUID(reg["id"])]
+    released = [c["registration_id"] for c in ports.named("release")]
+    assert released.count(uuid.UUID(reg["id"])) == 1
     assert (await world.client.get(f"{API}/deals", headers=world.buyer.headers)).json()["items"] == []
 
 

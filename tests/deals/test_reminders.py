@@ -1,14 +1,14 @@
-"""Auction reminders: the outbid bidder alone is told it was outbid; registered bidders are told the end is near."""
+"""Reminders: the outbid bidder alone is told; registered bidders hear the end is near; parties hear a milestone is due."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import marketplace.notifications.tasks  # noqa: F401  (registers the notification jobs)
-from marketplace.deals.service import CLOSING_SOON_KIND
+from marketplace.deals.service import CLOSING_SOON_KIND, MILESTONE_DUE_KIND
 from marketplace.deals.tasks import KINDS as DEAL_KINDS
 from marketplace.events.models import Job, OutboxEvent
 from marketplace.events.worker import Worker, WorkerConfig
@@ -111,3 +111,31 @@ async def test_no_reminder_for_a_cancelled_auction(
     assert await events_of(session, "auction.closing_soon", auction["id"]) == []
     (job,) = (await session.execute(reminders(auction["id"]))).scalars().all()
     assert job.status != "pending", job
+
+
+async def test_both_parties_are_reminded_before_a_pending_milestone_falls_due(
+    world: World, session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    deal = await world.performing(parts=(10_000_000, 20_000_000))
+    first, second = (m["id"] for m in deal["milestones"])
+    stmt = sa.select(Job).where(
+        Job.kind == MILESTONE_DUE_KIND,  # type: ignore[arg-type]
+        Job.payload["deal_id"].astext == deal["id"],  # type: ignore[index]
+    )
+    jobs = (await session.execute(stmt)).scalars().all()
+    assert {j.payload["milestone_id"] for j in jobs} == {first, second}
+    # plan() dates every milestone 2031-01-01: the reminder is three days before, 09:00 China time.
+    assert {j.run_at for j in jobs} == {datetime(2030, 12, 29, 1, 0, tzinfo=UTC)}
+
+    await world.ok(world.seller, deal["id"], "deliver_milestone", {"milestone_id": first})  # no longer pending
+    await session.execute(sa.update(Job).where(Job.kind == MILESTONE_DUE_KIND).values(run_at=utcnow()))  # type: ignore[arg-type]
+    await Worker(sessionmaker, WorkerConfig(kinds=KINDS)).run_until_idle()
+    stmt_events = sa.select(OutboxEvent).where(
+        OutboxEvent.type == "deal.milestone_due",  # type: ignore[arg-type]
+        OutboxEvent.subject_id == deal["id"],  # type: ignore[arg-type]
+    )
+    (event,) = (await session.execute(stmt_events)).scalars().all()
+    assert event.payload["milestone_id"] == second and event.payload["amount_fen"] == 20_000_000
+    assert set(event.audience) == {world.seller.organization.id, world.buyer.organization.id}
+    assert "milestone_due" in await notification_kinds(world, world.buyer.headers)
+    assert "milestone_due" in await notification_kinds(world, world.seller.headers)
