@@ -57,6 +57,26 @@ def problem_response(
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+async def send_problem(
+    scope: Any,
+    receive: Any,
+    send: Any,
+    *,
+    status: int,
+    type_slug: str,
+    title: str,
+    detail: str,
+    errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Answer with a problem straight from a middleware (through the outer middlewares' send wrappers)."""
+    request: Request[Any, Any, Any] = Request(scope, receive)
+    response = problem_response(
+        request, status=status, type_slug=type_slug, title=title, detail=detail, errors=errors, headers=headers
+    )
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+
+
 def app_error_handler(request: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, Any]]:
     """Our own errors carry everything they need."""
     return problem_response(
