@@ -160,3 +160,41 @@ async def test_postgres_store_names_keys_by_digest_only(settings: Settings, fact
 async def test_limits_are_off_in_the_test_settings(settings: Settings) -> None:
     assert settings.rate_limit_enabled is False
     assert Settings(database_url="postgresql://x@localhost/x").rate_limit_enabled is True
+
+
+async def test_redis_store_shares_one_budget_between_app_instances(
+    settings: Settings, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The same proof with RATE_LIMIT_STORE=redis, when the package is installed and a server answers."""
+    redis = pytest.importorskip("redis.asyncio")
+    probe = redis.Redis.from_url(Settings.model_fields["rate_limit_redis_url"].default)
+    try:
+        await probe.ping()
+    except Exception as exc:
+        pytest.skip(f"no Redis server answers at the default URL ({type(exc).__name__})")
+    finally:
+        await probe.aclose()
+    limit, requests, address = 6, 30, random_address()
+    apps = [
+        attach(
+            app_with(
+                settings,
+                rate_limit_enabled=True,
+                rate_limit_store="redis",
+                rate_limit_anonymous_requests=limit,
+                rate_limit_window_seconds=86_400,
+            ),
+            settings,
+            engine,
+            sessionmaker,
+        )
+        for _ in range(2)
+    ]
+    clients = [client_from(a, address) for a in apps]
+    try:
+        answers = await asyncio.gather(*(clients[i % 2].get("/api/v1/reference/trl") for i in range(requests)))
+    finally:
+        for c in clients:
+            await c.aclose()
+    statuses = [r.status_code for r in answers]
+    assert statuses.count(200) == limit and statuses.count(429) == requests - limit
