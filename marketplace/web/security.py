@@ -43,7 +43,8 @@ def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
             if name not in present:
                 headers.append((name, value))
         if b"content-security-policy" not in present:
-            docs = str(scope.get("path", "")).startswith(DOCS_PREFIX)
+            html = any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
+            docs = html and str(scope.get("path", "")).startswith(DOCS_PREFIX)
             headers.append((b"content-security-policy", (DOCS_CSP if docs else API_CSP).encode()))
         message["headers"] = headers
 

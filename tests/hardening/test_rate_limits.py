@@ -150,7 +150,8 @@ async def test_postgres_store_names_keys_by_digest_only(settings: Settings, fact
             r = await c.get(KEYED_ROUTE, headers={"Authorization": f"Bearer {secret}"})
         assert r.status_code == 401
         async with engine.connect() as conn:
-            rows = dict((await conn.execute(sa.text("SELECT key, hits FROM rate_limit_counters"))).tuples().all())
+            result = await conn.execute(sa.text("SELECT key, hits FROM rate_limit_counters"))
+            rows = {str(k): int(h) for k, h in result.all()}
         assert not any(secret in k or secret[3:] in k for k in rows)
         assert rows["key:" + hashlib.sha256(secret.encode()).hexdigest()[:40]] == 1
     finally:
