@@ -59,9 +59,11 @@ class Settings(BaseSettings):
     rate_limit_anonymous_requests: int = Field(
         default=120, ge=1, description="Requests per window for one client address without an API key."
     )
-    rate_limit_redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis for RATE_LIMIT_STORE=redis.")
+    rate_limit_redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", description="Redis for RATE_LIMIT_STORE=redis."
+    )
     max_query_string_bytes: int = Field(
-        default=4096, ge=256, description="Longest accepted query string (URL part after ?); longer is a 400."
+        default=16_384, ge=256, description="Longest accepted query string (URL part after ?); longer is a 400."
     )
     hsts_seconds: int = Field(
         default=0,

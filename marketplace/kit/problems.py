@@ -140,6 +140,14 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """A lost or refused database connection is a 503 with Retry-After, not a 500."""
+    if isinstance(exc, DBAPIError) and _sqlstate(exc) in _UNSTORABLE_TEXT:
+        return problem_response(
+            request,
+            status=400,
+            type_slug="invalid-text",
+            title="Invalid text",
+            detail="a text value contains a character that cannot be stored (such as NUL, \\u0000)",
+        )
     if (
         isinstance(exc, DBAPIError)
         and not exc.connection_invalidated
@@ -155,6 +163,14 @@ def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception
         detail="the database is not answering; retry shortly",
         headers={"Retry-After": "2"},
     )
+
+
+_UNSTORABLE_TEXT = {"22021", "22P05"}  # character_not_in_repertoire, untranslatable_character
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

@@ -35,7 +35,7 @@ class RateLimitCounter(SQLModel, table=True):
     """One fixed-window request counter per limited caller (the shared rate-limit store; UNLOGGED, no WAL)."""
 
     __tablename__ = "rate_limit_counters"
-    __table_args__ = {"prefixes": ["UNLOGGED"]}  # noqa: RUF012
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
 
     key: str = Field(primary_key=True, max_length=200)
     window_start: datetime = Field(sa_type=sa.DateTime(timezone=True), nullable=False)

@@ -98,7 +98,7 @@ class PostgresCounterStore:
         async with engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             row = (await conn.execute(_UPSERT, {"key": key, "window": window})).one()
-            if random.randrange(self._purge_every) == 0:  # noqa: S311 (not security-relevant)
+            if random.randrange(self._purge_every) == 0:
                 await conn.execute(_PURGE, {"age": max(window * 2, 3600)})
         return Hit(count=int(row[0]), reset_after=float(row[1]))
 
@@ -108,7 +108,7 @@ class RedisCounterStore:
 
     def __init__(self, url: str) -> None:
         try:
-            import redis.asyncio as aioredis  # noqa: PLC0415 (optional dependency)
+            import redis.asyncio as aioredis
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise RuntimeError("RATE_LIMIT_STORE=redis needs the redis package: pip install redis") from exc
         self._client: Any = aioredis.Redis.from_url(url)

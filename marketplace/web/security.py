@@ -52,7 +52,7 @@ def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
 
 
 class QueryStringLimitMiddleware(ASGIMiddleware):
-    """A query string longer than MAX_QUERY_STRING_BYTES is a 400 naming it, before any parsing."""
+    """A query string longer than MAX_QUERY_STRING_BYTES, or holding a NUL, is a 400 naming it, before any parsing."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -61,7 +61,8 @@ class QueryStringLimitMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Refuse early, or pass on."""
-        size = len(scope.get("query_string", b""))
+        query: bytes = scope.get("query_string", b"")
+        size = len(query)
         if size > self.max_bytes:
             await send_problem(
                 scope,
@@ -71,7 +72,21 @@ class QueryStringLimitMiddleware(ASGIMiddleware):
                 type_slug="query-too-long",
                 title="Query string too long",
                 detail=f"the query string has {size} bytes; at most {self.max_bytes} are accepted",
-                errors=[FieldProblem(detail=f"longer than {self.max_bytes} bytes", parameter="query", location="query")],
+                errors=[
+                    FieldProblem(detail=f"longer than {self.max_bytes} bytes", parameter="query", location="query")
+                ],
+            )
+            return
+        if b"%00" in query or b"\x00" in query:  # no text column can hold NUL: refuse it here, by name
+            await send_problem(
+                scope,
+                receive,
+                send,
+                status=400,
+                type_slug="query-invalid",
+                title="Invalid query string",
+                detail="the query string contains a NUL character (%00)",
+                errors=[FieldProblem(detail="contains NUL (%00)", parameter="query", location="query")],
             )
             return
         await next_app(scope, receive, send)

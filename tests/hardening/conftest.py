@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from marketplace.app import create_app
 from marketplace.config import Settings
 from marketplace.db.migrate import known_revisions, script_heads
+from tests.reports.conftest import seeded  # noqa: F401 (the dashboard tests here use its seeded data)
 
 
 def app_with(settings: Settings, **overrides: Any) -> Litestar:
@@ -18,9 +19,7 @@ def app_with(settings: Settings, **overrides: Any) -> Litestar:
     return create_app(settings.model_copy(update=overrides), check_migrations=False)
 
 
-def attach(
-    app: Litestar, settings: Settings, engine: AsyncEngine, maker: async_sessionmaker[AsyncSession]
-) -> Litestar:
+def attach(app: Litestar, settings: Settings, engine: AsyncEngine, maker: async_sessionmaker[AsyncSession]) -> Litestar:
     """Point an app built outside its lifespan at an engine and a sessionmaker (as the shared fixtures do)."""
     app.state.engine = engine
     app.state.sessionmaker = maker

@@ -29,7 +29,9 @@ def random_address() -> str:
 async def test_anonymous_callers_are_limited_per_address(
     settings: Settings, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    app = attach(app_with(settings, rate_limit_enabled=True, rate_limit_anonymous_requests=3), settings, engine, sessionmaker)
+    app = attach(
+        app_with(settings, rate_limit_enabled=True, rate_limit_anonymous_requests=3), settings, engine, sessionmaker
+    )
     async with client_from(app, "192.0.2.10") as one, client_from(app, "192.0.2.11") as other:
         answers = [await one.get(ANON_ROUTE) for _ in range(3)]
         assert [r.status_code for r in answers] == [200, 200, 200]
@@ -79,7 +81,9 @@ async def test_api_keys_have_their_own_budget(
 async def test_memory_store_is_exact_under_concurrency(
     settings: Settings, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    app = attach(app_with(settings, rate_limit_enabled=True, rate_limit_anonymous_requests=7), settings, engine, sessionmaker)
+    app = attach(
+        app_with(settings, rate_limit_enabled=True, rate_limit_anonymous_requests=7), settings, engine, sessionmaker
+    )
     async with client_from(app, "192.0.2.30") as c:
         answers = await asyncio.gather(*(c.get("/api/v1/reference/regions") for _ in range(20)))
     statuses = sorted(r.status_code for r in answers)
@@ -136,7 +140,9 @@ async def test_postgres_store_shares_one_budget_between_app_instances(settings: 
             await eng.dispose()
 
 
-async def test_postgres_store_names_keys_by_digest_only(settings: Settings, factory: Factory, session: AsyncSession) -> None:
+async def test_postgres_store_names_keys_by_digest_only(
+    settings: Settings, factory: Factory, session: AsyncSession
+) -> None:
     engine = make_engine(settings, url=to_asyncpg_url(settings.database_url or ""))
     try:
         app = attach(

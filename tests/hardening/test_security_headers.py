@@ -12,7 +12,7 @@ from marketplace.config import Settings
 from tests.catalogue import API
 from tests.factories import Factory
 from tests.hardening.conftest import app_with, attach, client_from
-from tests.reports.conftest import PERIOD, Seeded, seeded  # noqa: F401 (the fixture)
+from tests.reports.conftest import PERIOD, Seeded
 
 BASELINE = {
     "x-content-type-options": "nosniff",
@@ -66,7 +66,7 @@ async def test_dashboard_csp_allows_what_the_page_uses_and_nothing_else(
     assert response.status_code == 200
     assert_baseline(response)
     csp = dict(
-        (part.strip().split(" ", 1) + [""])[:2] for part in response.headers["content-security-policy"].split(";")
+        ([*part.strip().split(" ", 1), ""])[:2] for part in response.headers["content-security-policy"].split(";")
     )
     assert csp["default-src"] == "'none'" and csp["frame-ancestors"] == "'none'"
     html = response.text
@@ -128,6 +128,9 @@ async def test_cors_allows_only_configured_origins(
 
 def test_cors_origins_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORS_ORIGINS", '["https://a.example","https://b.example"]')
-    assert Settings(database_url="postgresql://x@localhost/x").cors_origins == ["https://a.example", "https://b.example"]
+    assert Settings(database_url="postgresql://x@localhost/x").cors_origins == [
+        "https://a.example",
+        "https://b.example",
+    ]
     monkeypatch.delenv("CORS_ORIGINS")
     assert Settings(database_url="postgresql://x@localhost/x").cors_origins == []
