@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -19,7 +20,7 @@ def _scrub(value: str) -> str:
     return _SECRET_VALUE_RE.sub(lambda m: (m.group(1) or m.group(2) + " ") + REDACTED, value)
 
 
-def redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Blank fields named like secrets and any key- or secret-shaped text (tracebacks included)."""
     for name, value in list(event_dict.items()):
         if _SECRET_NAME_RE.search(name) and not name.endswith(("_id", "_prefix", "_count")):

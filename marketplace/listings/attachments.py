@@ -8,7 +8,7 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 MAX_ATTACHMENTS_PER_LISTING = 30
@@ -37,7 +37,7 @@ XLS = FileType("application/vnd.ms-excel", "xls")
 ACCEPTED = (PDF, PNG, JPEG, DOCX, XLSX, PPTX, DOC, XLS)
 
 
-def _office_open_xml(data: bytes | BinaryIO) -> FileType | None:
+def _office_open_xml(data: bytes | IO[bytes]) -> FileType | None:
     """DOCX/XLSX/PPTX: a zip holding [Content_Types].xml and the part folder of its kind (names only, nothing inflated)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as archive:
@@ -101,7 +101,7 @@ class FileFacts:
     sha256: str
 
 
-def inspect_file(source: BinaryIO) -> FileFacts:
+def inspect_file(source: IO[bytes]) -> FileFacts:
     """Judge a seekable file in chunks (an upload spooled to disk is never read whole into memory)."""
     source.seek(0)
     digest = hashlib.sha256()

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -718,7 +718,7 @@ class ListingsService:
         listing_id: uuid.UUID,
         *,
         filename: str | None,
-        content: BinaryIO,
+        content: IO[bytes],
         confidential: bool,
         storage: Storage,
     ) -> ListingAttachment:

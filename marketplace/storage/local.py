@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from marketplace.storage.ports import StoredObjectMissing, check_key
 
@@ -26,12 +26,12 @@ class LocalStorage:
         """Write to a temporary file next to the target, then rename it into place."""
         await asyncio.to_thread(self._write, key, lambda handle: handle.write(data))
 
-    async def put_file(self, key: str, source: BinaryIO, *, content_type: str) -> None:
+    async def put_file(self, key: str, source: IO[bytes], *, content_type: str) -> None:
         """Copy a file in chunks to a temporary file next to the target, then rename it into place."""
         source.seek(0)
         await asyncio.to_thread(self._write, key, lambda handle: shutil.copyfileobj(source, handle, 256 * 1024))
 
-    def _write(self, key: str, fill: Callable[[BinaryIO], object]) -> None:
+    def _write(self, key: str, fill: Callable[[IO[bytes]], object]) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
