@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         HTTPException: http_error_handler,
         DBAPIError: database_unavailable_handler,
         ConnectionError: database_unavailable_handler,
+        OSError: database_unavailable_handler,  # 503 only when raised by the database driver
         Exception: internal_error_handler,
     }
     limits: list[Any] = [QueryStringLimitMiddleware(settings.max_query_string_bytes)]

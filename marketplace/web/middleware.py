@@ -11,9 +11,11 @@ from datetime import timedelta
 from typing import IO, Any, cast
 
 import structlog
+from litestar import Request
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
+from litestar.middleware._internal.exceptions.middleware import get_exception_handler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -159,15 +161,32 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
         try:
             await next_app(scope, receive, holding_send)
             await settle()
-        except BaseException:
+        except BaseException as exc:
             if not state["settled"]:
                 state["settled"] = True
                 await session.rollback()
             await run_callbacks(session, committed=False)
+            if held and isinstance(exc, Exception):
+                # The commit failed (database gone, serialization failure ...) after the handler had answered:
+                # nothing was sent yet, so answer with the error instead of the held response. (Raising would
+                # reach Litestar's outer error handler marked "response started" and end as a bare 500.)
+                await _answer_with_error(scope, receive, send, exc)
+                return
             raise
         for message in held:
             await send(message)
         await run_callbacks(session, committed=int(state["status"]) < 400)
+
+
+async def _answer_with_error(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+    """Render exc with the app's own exception handlers (problem+json) and send it."""
+    app = scope["app"]
+    handler = get_exception_handler(app.exception_handlers, exc)
+    if handler is None:  # pragma: no cover - the app maps Exception
+        raise exc
+    request: Request[Any, Any, Any] = Request(scope, receive)
+    response = handler(request, exc)
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
 
 class AuthenticationMiddleware(ASGIMiddleware):
