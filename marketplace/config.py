@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     rate_limit_anonymous_requests: int = Field(
         default=120, ge=1, description="Requests per window for one client address without an API key."
     )
+    rate_limit_auth_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins (unknown key, bad dashboard key) per window from one client address before "
+        "requests carrying a key are refused with 429.",
+    )
     rate_limit_redis_url: str = Field(
         default="redis://127.0.0.1:6379/0", description="Redis for RATE_LIMIT_STORE=redis."
     )

@@ -22,6 +22,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import text
 
+from marketplace.kit.errors import NotAuthenticated
 from marketplace.kit.problems import send_problem
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("marketplace.ratelimit")
 EXEMPT_PATHS = ("/health", "/ready", "/metrics")
+DASHBOARD_LOGIN = "/dashboard/login"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,10 @@ class CounterStore(Protocol):
 
     async def hit(self, key: str, *, window: int, scope: Scope) -> Hit:
         """Add one and say where the count stands."""
+        ...
+
+    async def peek(self, key: str, *, window: int, scope: Scope) -> int:
+        """The count in the current window, without adding to it."""
         ...
 
 
@@ -67,6 +73,12 @@ class MemoryCounterStore:
         self._counters[key] = (start, count)
         return Hit(count=count, reset_after=start + window - now)
 
+    async def peek(self, key: str, *, window: int, scope: Scope) -> int:
+        """The count, if it is of the current window."""
+        start = int(time.time() // window) * window
+        seen_start, count = self._counters.get(key, (start, 0))
+        return count if seen_start == start else 0
+
 
 _UPSERT = text(
     """
@@ -77,6 +89,12 @@ _UPSERT = text(
         window_start = GREATEST(c.window_start, EXCLUDED.window_start)
     RETURNING c.hits,
         extract(epoch FROM c.window_start) + :window - extract(epoch FROM clock_timestamp()) AS reset_after
+    """
+)
+_PEEK = text(
+    """
+    SELECT hits FROM rate_limit_counters
+    WHERE key = :key AND window_start = to_timestamp(floor(extract(epoch FROM clock_timestamp()) / :window) * :window)
     """
 )
 _PURGE = text("DELETE FROM rate_limit_counters WHERE window_start < clock_timestamp() - make_interval(secs => :age)")
@@ -102,6 +120,14 @@ class PostgresCounterStore:
                 await conn.execute(_PURGE, {"age": max(window * 2, 3600)})
         return Hit(count=int(row[0]), reset_after=float(row[1]))
 
+    async def peek(self, key: str, *, window: int, scope: Scope) -> int:
+        """Read the current window's count."""
+        engine: AsyncEngine = scope["app"].state.engine
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            value = (await conn.execute(_PEEK, {"key": key, "window": window})).scalar()
+        return int(value or 0)
+
 
 class RedisCounterStore:
     """Counters in Redis (INCR and EXPIRE in one MULTI), for deployments that already run it."""
@@ -121,6 +147,11 @@ class RedisCounterStore:
         async with self._client.pipeline(transaction=True) as pipe:
             count, _ = await pipe.incr(name).expire(name, window + 5).execute()
         return Hit(count=int(count), reset_after=start + window - now)
+
+    async def peek(self, key: str, *, window: int, scope: Scope) -> int:
+        """Read the current window's key."""
+        start = int(time.time() // window) * window
+        return int(await self._client.get(f"ratelimit:{key}:{start}") or 0)
 
     async def close(self) -> None:
         """Release the connection pool."""
@@ -154,8 +185,13 @@ def caller_identity(scope: Scope) -> tuple[str, bool]:
         scheme, _, secret = header.strip().partition(" ")
         if scheme.lower() == "bearer" and secret.strip():
             return "key:" + hashlib.sha256(secret.strip().encode()).hexdigest()[:40], True
+    return "ip:" + address_of(scope), False
+
+
+def address_of(scope: Scope) -> str:
+    """The client address the ASGI server reports."""
     client = scope.get("client")
-    return "ip:" + (client[0] if client else "unknown"), False
+    return str(client[0]) if client else "unknown"
 
 
 class RateLimitMiddleware(ASGIMiddleware):
@@ -167,6 +203,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         self.window = settings.rate_limit_window_seconds
         self.key_limit = settings.rate_limit_key_requests
         self.anonymous_limit = settings.rate_limit_anonymous_requests
+        self.auth_failure_limit = settings.rate_limit_auth_failures
         self.store = store or make_store(settings)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
@@ -177,7 +214,15 @@ class RateLimitMiddleware(ASGIMiddleware):
             return
         identity, keyed = caller_identity(scope)
         limit = self.key_limit if keyed else self.anonymous_limit
+        failures_key = "authfail:" + address_of(scope)
+        signing_in = keyed or (path == DASHBOARD_LOGIN and scope.get("method") == "POST")
         try:
+            if signing_in:
+                # Guessing keys: each guess is a new key with a fresh budget, so failures count per address.
+                failures = await self.store.peek(failures_key, window=self.window, scope=scope)
+                if failures >= self.auth_failure_limit:
+                    await self._refuse_guessing(scope, receive, send)
+                    return
             hit = await self.store.hit(identity, window=self.window, scope=scope)
         except Exception as exc:  # the store is down: serve, do not fail closed
             log.warning("rate-limit store unavailable; request not counted", error=type(exc).__name__)
@@ -204,10 +249,39 @@ class RateLimitMiddleware(ASGIMiddleware):
             )
             return
         encoded = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        status = [0]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                status[0] = message["status"]
                 message = {**message, "headers": [*message.get("headers", []), *encoded]}  # type: ignore[typeddict-item]
             await send(message)
 
-        await next_app(scope, receive, send_with_headers)
+        try:
+            await next_app(scope, receive, send_with_headers)
+        except NotAuthenticated:  # a bad key: raised here, answered by the outer error handler
+            if signing_in:
+                await self._count_failure(failures_key, scope)
+            raise
+        if status[0] == 401 and signing_in:  # (the dashboard's sign-in form answers 401 itself)
+            await self._count_failure(failures_key, scope)
+
+    async def _count_failure(self, key: str, scope: Scope) -> None:
+        try:
+            await self.store.hit(key, window=self.window, scope=scope)
+        except Exception as exc:
+            log.warning("rate-limit store unavailable; failure not counted", error=type(exc).__name__)
+
+    async def _refuse_guessing(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reset = self.window - int(time.time()) % self.window
+        await send_problem(
+            scope,
+            receive,
+            send,
+            status=429,
+            type_slug="too-many-requests",
+            title="Too many requests",
+            detail=f"more than {self.auth_failure_limit} failed sign-ins from this address in {self.window} "
+            f"seconds; retry after {reset} s",
+            headers={"Retry-After": str(reset)},
+        )

@@ -205,3 +205,36 @@ async def test_redis_store_shares_one_budget_between_app_instances(
             await c.aclose()
     statuses = [r.status_code for r in answers]
     assert statuses.count(200) == limit and statuses.count(429) == requests - limit
+
+
+@pytest.mark.parametrize("store", ["memory", "postgres"])
+async def test_guessing_keys_is_limited_per_address(settings: Settings, factory: Factory, store: str) -> None:
+    """Each guessed key would have a fresh budget of its own: failed sign-ins count against the address."""
+    engine = make_engine(settings, url=to_asyncpg_url(settings.database_url or ""))
+    try:
+        app = attach(
+            app_with(settings, rate_limit_enabled=True, rate_limit_store=store, rate_limit_auth_failures=3),
+            settings,
+            engine,
+            make_sessionmaker(engine),
+        )
+        honest = await factory.actor()  # (uncommitted: its key is unknown to this app's own connections)
+        address, elsewhere = random_address(), random_address()
+        async with client_from(app, address) as c, client_from(app, elsewhere) as other:
+            guesses = [
+                (await c.get(KEYED_ROUTE, headers={"Authorization": f"Bearer mkt_{secrets.token_urlsafe(32)}"}))
+                for _ in range(3)
+            ]
+            assert [r.status_code for r in guesses] == [401, 401, 401]
+            blocked = await c.get(KEYED_ROUTE, headers={"Authorization": f"Bearer mkt_{secrets.token_urlsafe(32)}"})
+            assert blocked.status_code == 429 and "failed sign-ins" in blocked.json()["detail"]
+            assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+            # The dashboard's sign-in form is closed to that address too; anonymous reads are not.
+            assert (await c.post("/dashboard/login", data={"key": honest.key})).status_code == 429
+            assert (await c.get(ANON_ROUTE)).status_code == 200
+            # Another address is not affected; anonymous calls to protected routes are no sign-in failures.
+            for _ in range(5):
+                assert (await other.get(KEYED_ROUTE)).status_code == 401
+            assert (await other.get(KEYED_ROUTE, headers=honest.headers)).status_code == 401  # unknown here, not 429
+    finally:
+        await engine.dispose()
