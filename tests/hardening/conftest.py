@@ -1,4 +1,4 @@
-"""Hardening helpers: apps built with their own settings, and clients that talk to them from a given address."""
+"""Hardening tests: apps built with their own settings, and clients that talk to them from a given address."""
 
 from __future__ import annotations
 
