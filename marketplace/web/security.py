@@ -42,6 +42,9 @@ def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
         for name, value in fixed:
             if name not in present:
                 headers.append((name, value))
+        request_id = scope.get("request_id")  # type: ignore[misc]
+        if request_id and b"x-request-id" not in present:  # answers rendered outside the request middleware
+            headers.append((b"x-request-id", str(request_id).encode()))
         if b"content-security-policy" not in present:
             html = any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
             docs = html and str(scope.get("path", "")).startswith(DOCS_PREFIX)

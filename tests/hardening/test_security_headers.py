@@ -27,6 +27,7 @@ def assert_baseline(response: httpx.Response) -> None:
     csp = response.headers.get("content-security-policy", "")
     assert "frame-ancestors 'none'" in csp, (response.request.url, csp)
     assert "strict-transport-security" not in response.headers  # only when configured
+    assert len(response.headers.get_list("x-request-id")) == 1
 
 
 @pytest.mark.parametrize(
@@ -54,9 +55,12 @@ async def test_every_kind_of_answer_carries_the_headers(
 
 
 async def test_malformed_key_refusal_carries_the_headers(client: httpx.AsyncClient) -> None:
-    response = await client.get(f"{API}/organizations/me", headers={"Authorization": "Basic abc"})
-    assert response.status_code == 401
-    assert_baseline(response)
+    for header in ("Basic abc", "Bearer mkt_" + "x" * 43):
+        response = await client.get(f"{API}/organizations/me", headers={"Authorization": header})
+        assert response.status_code == 401
+        assert_baseline(response)
+        # Refused by the authentication middleware, answered by the outermost error handler: still one id.
+        assert response.headers.get_list("x-request-id") == [response.json()["request_id"]]
 
 
 async def test_dashboard_csp_allows_what_the_page_uses_and_nothing_else(
