@@ -46,6 +46,8 @@ from marketplace.web.middleware import (
     UnitOfWorkMiddleware,
 )
 from marketplace.web.policy import authorize
+from marketplace.web.ratelimit import RateLimitMiddleware
+from marketplace.web.security import QueryStringLimitMiddleware, security_headers
 from marketplace.web.system import health, ready
 from marketplace.webhooks import controllers as webhooks_controllers
 from marketplace.webhooks.catalog import openapi_webhooks
@@ -138,11 +140,16 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         HTTPException: http_error_handler,
         DBAPIError: database_unavailable_handler,
         ConnectionError: database_unavailable_handler,
+        OSError: database_unavailable_handler,  # 503 only when raised by the database driver
         Exception: internal_error_handler,
     }
+    limits: list[Any] = [QueryStringLimitMiddleware(settings.max_query_string_bytes)]
+    if settings.rate_limit_enabled:
+        limits.insert(0, RateLimitMiddleware(settings))
     return Litestar(
         route_handlers=[api_router(settings), dashboard_router(), health, ready, MetricsController],
-        middleware=[RequestContextMiddleware(), prometheus.middleware],
+        middleware=[RequestContextMiddleware(), *limits, prometheus.middleware],
+        before_send=[security_headers(settings)],
         exception_handlers=exception_handlers,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,36 @@ class Settings(BaseSettings):
     )
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long Idempotency-Key results replay.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins; empty: CORS off.")
+    rate_limit_enabled: bool = Field(default=True, description="Answer 429 to callers over their request budget.")
+    rate_limit_store: Literal["memory", "postgres", "redis"] = Field(
+        default="memory",
+        description="Where request counts live: memory (one process), postgres (shared by every API process, "
+        "the service's own database) or redis (RATE_LIMIT_REDIS_URL; needs the redis package).",
+    )
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400, description="Length of one rate-limit window.")
+    rate_limit_key_requests: int = Field(
+        default=600, ge=1, description="Requests per window for one API key (Authorization: Bearer)."
+    )
+    rate_limit_anonymous_requests: int = Field(
+        default=120, ge=1, description="Requests per window for one client address without an API key."
+    )
+    rate_limit_auth_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins (unknown key, bad dashboard key) per window from one client address before "
+        "requests carrying a key are refused with 429.",
+    )
+    rate_limit_redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", description="Redis for RATE_LIMIT_STORE=redis."
+    )
+    max_query_string_bytes: int = Field(
+        default=16_384, ge=256, description="Longest accepted query string (URL part after ?); longer is a 400."
+    )
+    hsts_seconds: int = Field(
+        default=0,
+        ge=0,
+        description="Strict-Transport-Security max-age to send (only behind HTTPS); 0 sends none.",
+    )
 
     @property
     def embedded(self) -> bool:

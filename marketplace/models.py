@@ -26,7 +26,7 @@ from marketplace.listings.models import (
     NdaAcceptance,
 )
 from marketplace.notifications.models import Notification
-from marketplace.web.models import IdempotencyRecord
+from marketplace.web.models import IdempotencyRecord, RateLimitCounter
 from marketplace.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "Notification",
     "Organization",
     "OutboxEvent",
+    "RateLimitCounter",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -93,6 +93,14 @@ class EmbeddedPostgres:
 
         pg_ctl(list(args), pgdata=self.data_dir / "pg", user=self._server.system_user)
 
+    def stop_immediately(self) -> None:
+        """Stop the server the way a crash would (no shutdown checkpoint; recovery replays the WAL). Fault tests."""
+        self.pg_ctl("-w", "-m", "immediate", "stop")
+
+    def start_again(self) -> None:
+        """Start a server stopped by stop_immediately, on the same socket folder (so URLs stay valid)."""
+        self.pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self._server.log), "start")
+
 
 def start_embedded(data_dir: Path, database: str = DEFAULT_DB) -> tuple[EmbeddedPostgres, str]:
     """Start the embedded server, make sure the database exists, return it and its URL."""

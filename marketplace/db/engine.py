@@ -15,6 +15,7 @@ def make_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
         pool_recycle=1800,
+        hide_parameters=True,  # statement parameters (key hashes, webhook secrets, personal data) stay out of errors
         connect_args={
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),

@@ -57,6 +57,26 @@ def problem_response(
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+async def send_problem(
+    scope: Any,
+    receive: Any,
+    send: Any,
+    *,
+    status: int,
+    type_slug: str,
+    title: str,
+    detail: str,
+    errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Answer with a problem straight from a middleware (through the outer middlewares' send wrappers)."""
+    request: Request[Any, Any, Any] = Request(scope, receive)
+    response = problem_response(
+        request, status=status, type_slug=type_slug, title=title, detail=detail, errors=errors, headers=headers
+    )
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+
+
 def app_error_handler(request: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, Any]]:
     """Our own errors carry everything they need."""
     return problem_response(
@@ -119,13 +139,26 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 
 def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    """A lost or refused database connection is a 503 with Retry-After, not a 500."""
-    if (
-        isinstance(exc, DBAPIError)
-        and not exc.connection_invalidated
-        and not isinstance(exc, OperationalError | InterfaceError)
-    ):
-        return internal_error_handler(request, exc)
+    """A lost or refused database connection is a 503 with Retry-After, not a 500.
+
+    That covers the driver's OSErrors too: a Unix socket that is gone while the server restarts is a
+    FileNotFoundError, a server that does not answer a TimeoutError.
+    """
+    if isinstance(exc, DBAPIError) and _sqlstate(exc) in _UNSTORABLE_TEXT:
+        return problem_response(
+            request,
+            status=400,
+            type_slug="invalid-text",
+            title="Invalid text",
+            detail="a text value contains a character that cannot be stored (such as NUL, \\u0000)",
+        )
+    if isinstance(exc, DBAPIError):
+        state = _sqlstate(exc) or ""
+        lost = exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+        if not lost and not state.startswith(_UNAVAILABLE_STATES):
+            return internal_error_handler(request, exc)
+    elif isinstance(exc, OSError) and not isinstance(exc, ConnectionError) and not _from_database_driver(exc):
+        return internal_error_handler(request, exc)  # a file or network error of our own, not the database
     log.warning("database unavailable", error=type(exc).__name__)
     return problem_response(
         request,
@@ -135,6 +168,27 @@ def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception
         detail="the database is not answering; retry shortly",
         headers={"Retry-After": "2"},
     )
+
+
+_UNSTORABLE_TEXT = {"22021", "22P05"}  # character_not_in_repertoire, untranslatable_character
+# connection exceptions, too many connections / out of resources, admin or crash shutdown, starting up
+_UNAVAILABLE_STATES = ("08", "53", "57P01", "57P02", "57P03")
+
+
+def _from_database_driver(exc: BaseException) -> bool:
+    """Whether an OSError (socket missing, refused, timed out) was raised while reaching the database."""
+    tb = exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(("asyncpg", "sqlalchemy")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

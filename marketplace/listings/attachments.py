@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from typing import IO
 
 ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 MAX_ATTACHMENTS_PER_LISTING = 30
@@ -35,10 +37,10 @@ XLS = FileType("application/vnd.ms-excel", "xls")
 ACCEPTED = (PDF, PNG, JPEG, DOCX, XLSX, PPTX, DOC, XLS)
 
 
-def _office_open_xml(data: bytes) -> FileType | None:
+def _office_open_xml(data: bytes | IO[bytes]) -> FileType | None:
     """DOCX/XLSX/PPTX: a zip holding [Content_Types].xml and the part folder of its kind (names only, nothing inflated)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, ValueError, OSError):
         return None
@@ -84,3 +86,45 @@ def clean_filename(name: str | None, kind: FileType) -> str:
     stem = base.rsplit(".", 1)[0] if "." in base else base
     stem = stem[:150] or "attachment"
     return f"{stem}.{kind.extension}"
+
+
+CHUNK = 256 * 1024
+_OLE_MARKERS = tuple(m.encode("utf-16-le") for m in ("WordDocument", "Workbook", "Book\x00"))
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """What a stored-on-disk upload is: its type (None: not accepted), size and SHA-256."""
+
+    kind: FileType | None
+    size: int
+    sha256: str
+
+
+def inspect_file(source: IO[bytes]) -> FileFacts:
+    """Judge a seekable file in chunks (an upload spooled to disk is never read whole into memory)."""
+    source.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    ole_seen: set[bytes] = set()
+    tail = b""
+    while chunk := source.read(CHUNK):
+        if size == 0:
+            head = chunk[:16]
+        size += len(chunk)
+        digest.update(chunk)
+        if head.startswith(_OLE_MAGIC):
+            window = tail + chunk  # markers may straddle two chunks
+            ole_seen.update(m for m in _OLE_MARKERS if m in window)
+            tail = chunk[-32:]
+    kind: FileType | None
+    if head.startswith(_ZIP_MAGIC):
+        source.seek(0)
+        kind = _office_open_xml(source)
+    elif head.startswith(_OLE_MAGIC):
+        kind = DOC if _OLE_MARKERS[0] in ole_seen else XLS if ole_seen else None
+    else:
+        kind = sniff(head)
+    source.seek(0)
+    return FileFacts(kind=kind, size=size, sha256=digest.hexdigest())

@@ -348,12 +348,12 @@ class ListingController(Controller):
         data: Annotated[AttachmentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> AttachmentRead:
         """Upload."""
-        content = await data.file.read()
+        # The multipart parser spools the part to a temporary file (on disk past 1 MB): pass the file, not its bytes.
         attachment = await ListingsService(session).add_attachment(
             principal,
             listing_id,
             filename=data.file.filename,
-            content=content,
+            content=data.file.file,
             confidential=data.confidential,
             storage=get_storage(),
         )

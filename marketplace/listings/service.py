@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
-import hashlib
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,7 @@ from marketplace.listings.attachments import (
     ATTACHMENT_MAX_BYTES,
     MAX_ATTACHMENTS_PER_LISTING,
     clean_filename,
-    sniff,
+    inspect_file,
 )
 from marketplace.listings.models import (
     ACTIVE_STATUSES,
@@ -718,19 +718,20 @@ class ListingsService:
         listing_id: uuid.UUID,
         *,
         filename: str | None,
-        content: bytes,
+        content: IO[bytes],
         confidential: bool,
         storage: Storage,
     ) -> ListingAttachment:
-        """Store a file for a listing after checking what it really is."""
+        """Store a file for a listing after checking what it really is (read in chunks, never whole)."""
         listing = await self._owned_for_update(principal, listing_id)
         if listing.status in (ListingStatus.withdrawn, ListingStatus.closed):
             raise errors.ListingNotEditable(f"a {listing.status} listing takes no new files")
-        if len(content) > ATTACHMENT_MAX_BYTES:
+        facts = await asyncio.to_thread(inspect_file, content)
+        if facts.size > ATTACHMENT_MAX_BYTES:
             raise errors.AttachmentTooLarge(f"attachments may be at most {ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB")
-        if not content:
+        if not facts.size:
             raise InvalidInput.field("/file", "the file is empty")
-        kind = sniff(content)
+        kind = facts.kind
         if kind is None:
             raise errors.UnsupportedAttachmentType(
                 "accepted are PDF, PNG, JPEG, DOCX, XLSX, PPTX, DOC and XLS (judged by content, not name)",
@@ -742,14 +743,14 @@ class ListingsService:
             listing_id=listing.id,
             filename=clean_filename(filename, kind),
             content_type=kind.media_type,
-            size_bytes=len(content),
-            sha256=hashlib.sha256(content).hexdigest(),
+            size_bytes=facts.size,
+            sha256=facts.sha256,
             confidential=confidential,
             storage_key="",
             uploaded_by_user_id=principal.user_id,
         )
         attachment.storage_key = f"listings/{listing.id}/{attachment.id}"
-        await storage.put(attachment.storage_key, content, content_type=kind.media_type)
+        await storage.put_file(attachment.storage_key, content, content_type=kind.media_type)
         stored_key = attachment.storage_key
         after_rollback(self.repo.session, lambda: storage.delete(stored_key))  # no orphan file if this fails later
         await self.repo.add(attachment)

@@ -25,7 +25,10 @@ from marketplace.web.middleware import UnitOfWorkMiddleware
 COOKIE = "dashboard_session"
 LOGIN_PATH = "/dashboard/login"
 _NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'"
+_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def _html(text: str, *, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:

@@ -82,6 +82,7 @@ Limit = Annotated[
     int | None,
     QueryParameter(
         name="limit",
+        schema_extra={"minimum": 1, "maximum": MAX_PER_PAGE},  # checked by the service (422, as every search error)
         description=f"Hits per page, 1-{MAX_PER_PAGE} (default 20); page x limit at most {MAX_RESULT_WINDOW}.",
     ),
 ]
@@ -239,7 +240,10 @@ class SearchController(Controller):
                 name="in", description="listings (default) or demands.", schema_extra={"enum": [LISTINGS, DEMANDS]}
             ),
         ] = None,
-        limit: Annotated[int | None, QueryParameter(name="limit", description="1-20 (default 8).")] = None,
+        limit: Annotated[
+            int | None,
+            QueryParameter(name="limit", schema_extra={"minimum": 1, "maximum": 20}, description="1-20 (default 8)."),
+        ] = None,
     ) -> SuggestionList:
         """Suggest."""
         target = index or LISTINGS

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from marketplace.storage.ports import StoredObjectMissing, check_key
 
@@ -21,20 +24,24 @@ class LocalStorage:
 
     async def put(self, key: str, data: bytes, *, content_type: str) -> None:
         """Write to a temporary file next to the target, then rename it into place."""
+        await asyncio.to_thread(self._write, key, lambda handle: handle.write(data))
+
+    async def put_file(self, key: str, source: IO[bytes], *, content_type: str) -> None:
+        """Copy a file in chunks to a temporary file next to the target, then rename it into place."""
+        source.seek(0)
+        await asyncio.to_thread(self._write, key, lambda handle: shutil.copyfileobj(source, handle, 256 * 1024))
+
+    def _write(self, key: str, fill: Callable[[IO[bytes]], object]) -> None:
         path = self._path(key)
-
-        def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-
-        await asyncio.to_thread(write)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                fill(handle)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     async def get(self, key: str) -> bytes:
         """Read the whole file."""

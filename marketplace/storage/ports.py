@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Protocol, runtime_checkable
+from typing import IO, Protocol, runtime_checkable
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
 
@@ -29,6 +29,10 @@ class Storage(Protocol):
 
     async def put(self, key: str, data: bytes, *, content_type: str) -> None:
         """Store data under key, replacing what was there."""
+        ...
+
+    async def put_file(self, key: str, source: IO[bytes], *, content_type: str) -> None:
+        """Store a file's content under key, copied in chunks (large uploads never sit whole in memory)."""
         ...
 
     async def get(self, key: str) -> bytes:

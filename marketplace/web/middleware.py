@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 import time
 import uuid
 from datetime import timedelta
-from typing import Any, cast
+from typing import IO, Any, cast
 
 import structlog
+from litestar import Request
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
+from litestar.middleware._internal.exceptions.middleware import get_exception_handler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,6 +33,8 @@ READ_SESSION_KEY = "marketplace.read_session"
 REPLICA_OPT = "read_replica"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 _IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+SPOOL_BYTES = 1024 * 1024  # request bodies kept for Idempotency-Key hashing and replay go to disk past this
+SPOOL_CHUNK = 64 * 1024
 access_log = structlog.get_logger("marketplace.access")
 
 
@@ -156,15 +161,32 @@ class UnitOfWorkMiddleware(ASGIMiddleware):
         try:
             await next_app(scope, receive, holding_send)
             await settle()
-        except BaseException:
+        except BaseException as exc:
             if not state["settled"]:
                 state["settled"] = True
                 await session.rollback()
             await run_callbacks(session, committed=False)
+            if held and isinstance(exc, Exception):
+                # The commit failed (database gone, serialization failure ...) after the handler had answered:
+                # nothing was sent yet, so answer with the error instead of the held response. (Raising would
+                # reach Litestar's outer error handler marked "response started" and end as a bare 500.)
+                await _answer_with_error(scope, receive, send, exc)
+                return
             raise
         for message in held:
             await send(message)
         await run_callbacks(session, committed=int(state["status"]) < 400)
+
+
+async def _answer_with_error(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+    """Render exc with the app's own exception handlers (problem+json) and send it."""
+    app = scope["app"]
+    handler = get_exception_handler(app.exception_handlers, exc)
+    if handler is None:  # pragma: no cover - the app maps Exception
+        raise exc
+    request: Request[Any, Any, Any] = Request(scope, receive)
+    response = handler(request, exc)
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
 
 class AuthenticationMiddleware(ASGIMiddleware):
@@ -214,14 +236,26 @@ class IdempotencyMiddleware(ASGIMiddleware):
             raise IdempotencyKeyInvalid("Idempotency-Key must be 1-255 visible ASCII characters")
         handler = scope.get("route_handler")
         limit = getattr(handler, "resolve_request_max_body_size", lambda: None)() or self.max_body_bytes
-        body = await self._read_body(receive, limit=limit)
-        principal = scope.get("user")
-        who = str(principal.user_id) if isinstance(principal, Principal) else "anonymous"
         digest = hashlib.sha256()
         for part in (method, scope["path"], scope.get("query_string", b"").decode("latin-1")):
             digest.update(part.encode() + b"\0")
-        digest.update(body)
-        request_hash = digest.hexdigest()
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as body:  # large uploads go to disk, not memory
+            await self._read_body(receive, body, digest, limit=limit)
+            await self._claim_or_replay(scope, receive, send, next_app, key, method, body, digest.hexdigest())
+
+    async def _claim_or_replay(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        next_app: ASGIApp,
+        key: str,
+        method: str,
+        body: IO[bytes],
+        request_hash: str,
+    ) -> None:
+        principal = scope.get("user")
+        who = str(principal.user_id) if isinstance(principal, Principal) else "anonymous"
 
         repo = IdempotencyRepository(session_of(scope))
         # The claim inserts a row in this request's transaction: a concurrent retry waits on it.
@@ -245,13 +279,15 @@ class IdempotencyMiddleware(ASGIMiddleware):
             await send({"type": "http.response.body", "body": record.response_body or b"", "more_body": False})
             return
 
-        replayed = False
+        body.seek(0)
+        done = False
 
         async def replay_receive() -> Any:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
+            nonlocal done
+            if not done:
+                chunk = body.read(SPOOL_CHUNK)
+                done = len(chunk) < SPOOL_CHUNK
+                return {"type": "http.request", "body": chunk, "more_body": not done}
             return await receive()
 
         start: dict[str, Any] = {}
@@ -274,8 +310,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
             }
             await repo.complete(record, status_code=status, headers=kept, body=b"".join(chunks))
 
-    async def _read_body(self, receive: Receive, *, limit: int) -> bytes:
-        parts: list[bytes] = []
+    async def _read_body(self, receive: Receive, into: IO[bytes], digest: Any, *, limit: int) -> None:
         size = 0
         while True:
             message = await receive()
@@ -285,7 +320,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
             size += len(chunk)
             if size > limit:  # the route's own limit (uploads allow more than the default)
                 raise HTTPException(status_code=413)
-            parts.append(chunk)
+            digest.update(chunk)
+            into.write(chunk)
             if not message.get("more_body", False):
                 break
-        return b"".join(parts)

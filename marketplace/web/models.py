@@ -29,3 +29,14 @@ class IdempotencyRecord(SQLModel, table=True):
     response_headers: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
     response_body: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
     created_at: datetime = created_field()
+
+
+class RateLimitCounter(SQLModel, table=True):
+    """One fixed-window request counter per limited caller (the shared rate-limit store; UNLOGGED, no WAL)."""
+
+    __tablename__ = "rate_limit_counters"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    key: str = Field(primary_key=True, max_length=200)
+    window_start: datetime = Field(sa_type=sa.DateTime(timezone=True), nullable=False)
+    hits: int = Field(nullable=False)
