@@ -26,6 +26,7 @@ from marketplace.kit.context import request_id_var
 from marketplace.kit.errors import IdempotencyKeyInvalid, IdempotencyKeyReused, NotAuthenticated
 from marketplace.kit.time import utcnow
 from marketplace.kit.uow import run_callbacks
+from marketplace.web import sealing
 from marketplace.web.repository import IdempotencyRepository
 
 SESSION_KEY = "marketplace.session"
@@ -261,7 +262,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         # The claim inserts a row in this request's transaction: a concurrent retry waits on it.
         record = await repo.claim(
             principal=who,
-            key=key,
+            key=sealing.lookup_id(who, key),
             request_hash=request_hash,
             method=method,
             path=scope["path"],
@@ -276,7 +277,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
             headers = [(k.encode(), v.encode()) for k, v in record.response_headers.items()]
             headers.append((b"idempotent-replayed", b"true"))
             await send({"type": "http.response.start", "status": record.status_code, "headers": headers})
-            await send({"type": "http.response.body", "body": record.response_body or b"", "more_body": False})
+            stored = sealing.unseal(who, key, record.response_body) if record.response_body else b""
+            await send({"type": "http.response.body", "body": stored, "more_body": False})
             return
 
         body.seek(0)
@@ -308,7 +310,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 for k, v in start.get("headers", [])
                 if k.lower() in (b"content-type", b"location", b"etag")
             }
-            await repo.complete(record, status_code=status, headers=kept, body=b"".join(chunks))
+            sealed = sealing.seal(who, key, b"".join(chunks))
+            await repo.complete(record, status_code=status, headers=kept, body=sealed)
 
     async def _read_body(self, receive: Receive, into: IO[bytes], digest: Any, *, limit: int) -> None:
         size = 0

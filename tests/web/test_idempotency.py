@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from marketplace.accounts.models import Role
 from marketplace.web.models import IdempotencyRecord
+from marketplace.web.sealing import lookup_id
 from tests.factories import Factory
 
 
@@ -36,6 +37,38 @@ async def test_same_key_same_body_replays_first_answer(
     assert second.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     assert await count_keys(session, "replayed") == 1
+
+
+async def test_the_stored_answer_reveals_neither_the_secret_nor_the_key(
+    client: httpx.AsyncClient, factory: Factory, session: AsyncSession
+) -> None:
+    actor = await factory.actor(role=Role.member)
+    idempotency_key = f"sealed-{uuid.uuid4()}"
+    headers = {**actor.headers, "Idempotency-Key": idempotency_key}
+    first = await client.post("/api/v1/users/me/api-keys", json=key_body("sealed"), headers=headers)
+    assert first.status_code == 201
+    secret = first.json()["key"]
+    rows = (
+        (
+            await session.execute(sa.select(IdempotencyRecord).where(IdempotencyRecord.principal == str(actor.user.id)))  # type: ignore[arg-type]
+        )
+        .scalars()
+        .all()
+    )
+    (record,) = [r for r in rows if r.status_code == 201]
+    assert record.key == lookup_id(str(actor.user.id), idempotency_key) and idempotency_key not in record.key
+    assert record.response_body is not None and secret.encode() not in record.response_body
+    assert b'"key"' not in record.response_body  # not even the JSON structure is readable
+    replay = await client.post("/api/v1/users/me/api-keys", json=key_body("sealed"), headers=headers)
+    assert replay.json()["key"] == secret and replay.headers["idempotent-replayed"] == "true"
+    # Another caller with the same Idempotency-Key neither finds nor can open this record.
+    other = await factory.actor(role=Role.member)
+    theirs = await client.post(
+        "/api/v1/users/me/api-keys",
+        json=key_body("sealed"),
+        headers={**other.headers, "Idempotency-Key": idempotency_key},
+    )
+    assert theirs.status_code == 201 and theirs.json()["key"] != secret
 
 
 async def test_same_key_other_body_is_422(client: httpx.AsyncClient, factory: Factory, session: AsyncSession) -> None:
@@ -71,7 +104,7 @@ async def test_expired_key_runs_again(client: httpx.AsyncClient, factory: Factor
     assert first.status_code == 201
     await session.execute(
         sa.update(IdempotencyRecord)
-        .where(IdempotencyRecord.key == "old-key")  # type: ignore[arg-type]
+        .where(IdempotencyRecord.key == lookup_id(str(actor.user.id), "old-key"))  # type: ignore[arg-type]
         .values(created_at=sa.func.now() - sa.text("interval '25 hours'"))
     )
     await session.flush()
@@ -83,7 +116,7 @@ async def test_expired_key_runs_again(client: httpx.AsyncClient, factory: Factor
     # ... and after expiry the key may even carry a different body.
     await session.execute(
         sa.update(IdempotencyRecord)
-        .where(IdempotencyRecord.key == "old-key")  # type: ignore[arg-type]
+        .where(IdempotencyRecord.key == lookup_id(str(actor.user.id), "old-key"))  # type: ignore[arg-type]
         .values(created_at=sa.func.now() - sa.text("interval '25 hours'"))
     )
     assert (await client.post("/api/v1/users/me/api-keys", json=key_body("other"), headers=headers)).status_code == 201
