@@ -26,6 +26,17 @@ from marketplace.listings.models import (
     NdaAcceptance,
 )
 from marketplace.notifications.models import Notification
+from marketplace.payments.models import (
+    DealFeeTerms,
+    FeeSchedule,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Payable,
+    ProviderEvent,
+    ProviderPayout,
+    ProviderReceipt,
+)
 from marketplace.web.models import IdempotencyRecord
 from marketplace.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -39,14 +50,19 @@ __all__ = [
     "Deal",
     "DealBroker",
     "DealContract",
+    "DealFeeTerms",
     "DealMessage",
     "DealMilestone",
     "DealNotice",
     "DealObjection",
     "DealOffer",
     "Demand",
+    "FeeSchedule",
     "IdempotencyRecord",
     "Job",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
     "Listing",
     "ListingAttachment",
     "ListingIPAsset",
@@ -56,6 +72,10 @@ __all__ = [
     "Notification",
     "Organization",
     "OutboxEvent",
+    "Payable",
+    "ProviderEvent",
+    "ProviderPayout",
+    "ProviderReceipt",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",
