@@ -273,10 +273,15 @@ END $$;
 
 CREATE FUNCTION ledger_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    tx uuid := CASE WHEN TG_TABLE_NAME = 'ledger_transactions' THEN NEW.id ELSE NEW.transaction_id END;
+    tx uuid;
     legs integer;
     unbalanced text;
 BEGIN
+    IF TG_TABLE_NAME = 'ledger_transactions' THEN
+        tx := NEW.id;
+    ELSE
+        tx := NEW.transaction_id;
+    END IF;
     SELECT count(*) INTO legs FROM ledger_entries WHERE transaction_id = tx;
     IF legs < 2 THEN
         RAISE EXCEPTION 'ledger transaction % has % entries; at least two are needed', tx, legs
