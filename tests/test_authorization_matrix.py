@@ -66,6 +66,7 @@ OBJECT_SCOPE: dict[str, str] = {
     "/api/v1/deals/{deal_id:uuid}/messages": "own",
     "/api/v1/deals/{deal_id:uuid}/contract": "own",
     "/api/v1/deals/{deal_id:uuid}/contract/registration": "own",
+    "/api/v1/deals/{deal_id:uuid}/money": "own",  # tests/payments/test_flow.py checks it with a real deal
     "/api/v1/auctions/{auction_id:uuid}": "public",
     "/api/v1/auctions/{auction_id:uuid}/bids": "public",
     "/api/v1/auctions/{auction_id:uuid}/registrations": "public",
