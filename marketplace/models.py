@@ -36,6 +36,7 @@ from marketplace.payments.models import (
     ProviderEvent,
     ProviderPayout,
     ProviderReceipt,
+    StripeAccount,
 )
 from marketplace.web.models import IdempotencyRecord
 from marketplace.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -76,6 +77,7 @@ __all__ = [
     "ProviderEvent",
     "ProviderPayout",
     "ProviderReceipt",
+    "StripeAccount",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

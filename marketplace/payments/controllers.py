@@ -6,15 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 import marketplace.payments.catalog  # noqa: F401  (registers the event types)
 from marketplace.deals.service import DealsService
 from marketplace.payments import views
 from marketplace.payments.schemas import (
     BalancesRead,
+    ConnectInput,
+    ConnectRead,
     DealMoneyRead,
     FeeQuoteRead,
     FeeScheduleInput,
@@ -26,9 +28,13 @@ from marketplace.payments.schemas import (
     ReceiptRead,
     ReconciliationRead,
     StatementRead,
+    StripeIntentRead,
+    StripePayoutInput,
     TransferInput,
+    WebhookAck,
 )
 from marketplace.payments.service import OFFLINE, PaymentsService
+from marketplace.payments.stripe_provider import verify_webhook
 from marketplace.web import policy
 from marketplace.web.deps import Caller, DbSession
 from marketplace.web.openapi import errors_for
@@ -257,4 +263,80 @@ class DealMoneyController(Controller):
         return DealMoneyRead.model_validate(data)
 
 
-CONTROLLERS = [FeeController, MoneyController, DealMoneyController]
+class StripeController(Controller):
+    """The Stripe provider (when STRIPE_API_KEY is set): PaymentIntents, payouts, Connect, incoming webhooks."""
+
+    path = "/money/stripe"
+    tags = ["payments"]  # noqa: RUF012
+
+    @post(
+        "/payables/{payable_id:uuid}/intent",
+        operation_id="createStripePaymentIntent",
+        summary="Pay a payable by card: create its PaymentIntent",
+        description="For what the payable still needs; the same intent for the same payable and amount "
+        "(idempotency key derived from the payable). Money counts when Stripe's payment_intent.succeeded "
+        "webhook has been processed.",
+        status_code=HTTP_201_CREATED,
+        opt=policy.MEMBER.opt(),
+        responses=errors_for(401, 403, 404, 409),
+    )
+    async def intent(self, session: DbSession, principal: Caller, payable_id: FromPath[uuid.UUID]) -> StripeIntentRead:
+        """PaymentIntent."""
+        payable, secret = await PaymentsService(session).stripe_intent(principal, payable_id)
+        assert payable.provider_ref is not None
+        return StripeIntentRead(
+            payable_id=payable.id,
+            payment_intent_id=payable.provider_ref,
+            client_secret=secret,
+            amount_fen=payable.due_fen - payable.received_fen,
+        )
+
+    @post(
+        "/payouts",
+        operation_id="createStripePayout",
+        summary="Pay out through Stripe",
+        description="Debits the organisation now; a job then refunds the card or transfers to the connected "
+        "account, with an idempotency key derived from the payout's id. Fees stay with the platform: only "
+        "the net available money is transferred.",
+        status_code=HTTP_201_CREATED,
+        opt=policy.PLATFORM_MEMBER.opt(),
+        responses=errors_for(401, 403, 404, 409, 422),
+    )
+    async def payout(self, session: DbSession, principal: Caller, data: JSONBody[StripePayoutInput]) -> PayoutRead:
+        """Stripe payout."""
+        return PayoutRead.model_validate(await PaymentsService(session).stripe_payout(principal, data))
+
+    @post(
+        "/connect",
+        operation_id="createStripeConnectLink",
+        summary="Onboard to Stripe Connect",
+        description="Creates the organisation's Express account once and returns a one-time onboarding link.",
+        status_code=HTTP_201_CREATED,
+        opt=policy.ADMIN.opt(),
+        responses=errors_for(401, 403, 409, 422),
+    )
+    async def connect(self, session: DbSession, principal: Caller, data: JSONBody[ConnectInput]) -> ConnectRead:
+        """Connect link."""
+        account, url = await PaymentsService(session).connect_link(
+            principal, refresh_url=data.refresh_url, return_url=data.return_url
+        )
+        return ConnectRead(account_id=account, url=url)
+
+    @post(
+        "/webhook",
+        operation_id="receiveStripeWebhook",
+        status_code=HTTP_200_OK,
+        summary="Receive a Stripe webhook",
+        description="Verifies the Stripe-Signature header (with STRIPE_WEBHOOK_TOLERANCE_SECONDS), stores the "
+        "event once by its id and queues a job to apply it. Duplicates and any order are safe.",
+        opt=policy.PUBLIC.opt(),
+        responses=errors_for(409),
+    )
+    async def webhook(self, request: Request[Any, Any, Any], session: DbSession) -> WebhookAck:
+        """Webhook."""
+        event = verify_webhook(await request.body(), request.headers.get("stripe-signature"))
+        stored = await PaymentsService(session).store_stripe_event(event)
+        return WebhookAck(duplicate=not stored)
+
+
+CONTROLLERS = [FeeController, MoneyController, DealMoneyController, StripeController]

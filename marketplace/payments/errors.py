@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marketplace.kit.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
-__all__ = ["FieldProblem"]
+__all__ = ["FieldProblem", "InvalidInput"]
 
 
 class ScheduleNotFound(NotFound):
@@ -54,3 +54,15 @@ class InvalidWebhook(InvalidInput):
 
     status_code = 400
     title = "Invalid provider webhook"
+
+
+class PayableNotFound(NotFound):
+    """No such payable, or not the caller's."""
+
+    title = "Payable not found"
+
+
+class NothingToPay(Conflict):
+    """The payable is paid, or no longer due."""
+
+    title = "Nothing to pay"

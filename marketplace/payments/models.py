@@ -241,6 +241,10 @@ class ProviderPayout(SQLModel, table=True):
     amount_fen: int = Field(sa_type=sa.BigInteger)
     ledger_transaction_id: uuid.UUID | None = Field(default=None)
     recorded_by_user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    # For payouts made through Stripe: the PaymentIntent refunded (refunds), the Stripe object once sent.
+    payment_intent_id: str | None = Field(default=None, max_length=100)
+    provider_ref: str | None = Field(default=None, max_length=100)
+    sent_at: datetime | None = tz_field()
     paid_at: datetime = created_field()
     created_at: datetime = created_field()
 
@@ -258,4 +262,14 @@ class ProviderEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_type=JSONB)
     processed_at: datetime | None = tz_field()
     outcome: str | None = Field(default=None, max_length=200)
+    created_at: datetime = created_field()
+
+
+class StripeAccount(SQLModel, table=True):
+    """An organisation's Stripe Connect account (sellers and broker agencies are paid out to it)."""
+
+    __tablename__ = "stripe_accounts"
+
+    organization_id: uuid.UUID = Field(primary_key=True, foreign_key="organizations.id")
+    account_id: str = Field(max_length=100, unique=True)
     created_at: datetime = created_field()

@@ -25,6 +25,7 @@ from marketplace.payments.models import (
     ProviderEvent,
     ProviderPayout,
     ProviderReceipt,
+    StripeAccount,
 )
 
 
@@ -112,7 +113,7 @@ class PaymentsRepository:
             pg_insert(LedgerTransaction)
             .values(id=tx_id, key=key, kind=kind, deal_id=deal_id, memo=memo, reverses_id=reverses_id)
             .on_conflict_do_nothing(index_elements=["key"])
-            .returning(LedgerTransaction.id)  # type: ignore[arg-type]
+            .returning(col(LedgerTransaction.id))
         )
         if inserted.scalar_one_or_none() is None:
             return None
@@ -182,7 +183,7 @@ class PaymentsRepository:
         if not account_ids:
             return []
         stmt = (
-            sa.select(
+            sa.select(  # type: ignore[call-overload]
                 LedgerEntry.id,
                 LedgerEntry.account_id,
                 LedgerEntry.amount_fen,
@@ -329,7 +330,7 @@ class PaymentsRepository:
             pg_insert(ProviderEvent)
             .values(id=row_id, provider=provider, event_id=event_id, type=type_, payload=payload)
             .on_conflict_do_nothing(constraint="uq_provider_events_provider_event")
-            .returning(ProviderEvent.id)  # type: ignore[arg-type]
+            .returning(col(ProviderEvent.id))
         )
         return result.scalar_one_or_none()  # type: ignore[no-any-return]
 
@@ -344,6 +345,22 @@ class PaymentsRepository:
         """Stored events of a provider (reconciliation)."""
         stmt = select(ProviderEvent).where(ProviderEvent.provider == provider).order_by(col(ProviderEvent.created_at))
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def get_payout(self, payout_id: uuid.UUID, *, lock: bool = False) -> ProviderPayout | None:
+        """A payout by id."""
+        stmt = select(ProviderPayout).where(ProviderPayout.id == payout_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalars().first()
+
+    async def payout_by_provider_ref(self, provider: str, ref: str) -> ProviderPayout | None:
+        """A payout by the provider's object id (a Stripe refund or transfer)."""
+        stmt = select(ProviderPayout).where(ProviderPayout.provider == provider, ProviderPayout.provider_ref == ref)
+        return (await self.session.execute(stmt)).scalars().first()
+
+    async def stripe_account(self, organization_id: uuid.UUID) -> StripeAccount | None:
+        """An organisation's connected account."""
+        return await self.session.get(StripeAccount, organization_id)
 
     # ------------------------------------------------------------ deals (read only)
 

@@ -267,3 +267,43 @@ class ReconciliationRead(OutputSchema):
     checked: int
     mismatches: list[MismatchRead]
     clearing_fen: dict[str, int] = Field(description="Each provider's clearing balance per the ledger.")
+
+
+class StripeIntentRead(OutputSchema):
+    """A PaymentIntent for a payable: confirm it in the browser with the client secret."""
+
+    payable_id: uuid.UUID
+    payment_intent_id: str
+    client_secret: str | None
+    amount_fen: int
+
+
+class StripePayoutInput(InputSchema):
+    """A payout through Stripe: a refund to the card (name the PaymentIntent) or a transfer to the organisation's
+    connected account (seller proceeds, broker commission)."""
+
+    organization_id: uuid.UUID
+    purpose: PayoutPurpose
+    amount_fen: PositiveFen
+    payment_intent_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+
+
+class ConnectInput(InputSchema):
+    """Where Stripe sends the user back after onboarding."""
+
+    refresh_url: Annotated[str, StringConstraints(pattern=r"^https://", max_length=500)]
+    return_url: Annotated[str, StringConstraints(pattern=r"^https://", max_length=500)]
+
+
+class ConnectRead(OutputSchema):
+    """The organisation's connected account and a one-time onboarding link."""
+
+    account_id: str
+    url: str
+
+
+class WebhookAck(OutputSchema):
+    """A Stripe event was accepted (stored once; processed by the worker)."""
+
+    received: bool = True
+    duplicate: bool

@@ -36,6 +36,9 @@ from marketplace.payments.repository import PaymentsRepository
 
 log = structlog.get_logger("marketplace.payments")
 OFFLINE = "offline"
+STRIPE = "stripe"
+STRIPE_EVENT_JOB = "payments.stripe_event"
+STRIPE_PAYOUT_JOB = "payments.stripe_payout"
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: read aloud over the phone
 
 
@@ -544,6 +547,7 @@ class PaymentsService:
         purpose: PayoutPurpose,
         amount_fen: int,
         paid_at: datetime | None = None,
+        payment_intent_id: str | None = None,
     ) -> ProviderPayout:
         """Money paid out to an organisation: debit its account, credit the provider's clearing."""
         earlier = await self.repo.payout(provider, external_id)
@@ -555,7 +559,10 @@ class PaymentsService:
                 )
             return earlier
         if await self.session.get(Organization, organization_id) is None:
-            raise errors.OrganizationNotFound.field("/organization_id", "no such organisation")
+            raise errors.OrganizationNotFound(
+                "no such organisation",
+                errors=[errors.FieldProblem(detail="no such organisation", pointer="/organization_id")],
+            )
         account = (
             await self.ledger.commission(organization_id)
             if purpose == PayoutPurpose.commission
@@ -574,6 +581,8 @@ class PaymentsService:
             purpose=purpose,
             amount_fen=amount_fen,
             recorded_by_user_id=principal.user_id if principal else None,
+            payment_intent_id=payment_intent_id,
+            sent_at=(paid_at or utcnow()) if provider == OFFLINE else None,
             paid_at=paid_at or utcnow(),
         )
         await self.repo.add(payout)
@@ -591,6 +600,135 @@ class PaymentsService:
             payload={"payout_id": payout.id, "purpose": purpose.value, "amount_fen": amount_fen, "provider": provider},
         )
         return payout
+
+    # ============================================================ stripe
+
+    async def stripe_intent(self, principal: Principal, payable_id: uuid.UUID) -> tuple[Payable, str | None]:
+        """A PaymentIntent for what the caller's payable still needs (client_secret for the browser)."""
+        from marketplace.payments.stripe_provider import StripeProvider
+
+        payable = await self.repo.get_payable(payable_id, lock=True)
+        if payable is None or (
+            payable.payer_organization_id != principal.organization_id and not principal.is_platform
+        ):
+            raise errors.PayableNotFound("no such payable")
+        if payable.status != PayableStatus.open or payable.received_fen >= payable.due_fen:
+            raise errors.NothingToPay("nothing is due on this payable")
+        intent_id, secret = await StripeProvider().payment_intent(payable)
+        payable.provider_ref = intent_id
+        return payable, secret
+
+    async def store_stripe_event(self, event: dict[str, Any]) -> bool:
+        """Store a verified event once by its id and queue its processing; False for a duplicate."""
+        from marketplace.events import jobs
+
+        row_id = await self.repo.insert_event(STRIPE, event["id"], event["type"], event)
+        if row_id is None:
+            return False
+        await jobs.schedule(
+            self.session,
+            kind=STRIPE_EVENT_JOB,
+            payload={"event_row_id": str(row_id)},
+            dedupe_key=f"stripe:{event['id']}",
+        )
+        return True
+
+    async def process_stripe_event(self, row_id: uuid.UUID) -> str:
+        """Apply one stored event (in the job's transaction, so the posting and the mark commit together)."""
+        event = await self.repo.event(row_id, lock=True)
+        if event is None or event.processed_at is not None:
+            return "done before"
+        obj = event.payload.get("data", {}).get("object", {}) or {}
+        outcome = "ignored"
+        if event.type == "payment_intent.succeeded":
+            outcome = await self._stripe_payment(obj)
+        elif event.type in ("charge.refunded", "refund.created", "refund.updated", "transfer.created"):
+            refs = [obj.get("id")] + [r.get("id") for r in (obj.get("refunds") or {}).get("data", [])]
+            known = [r for r in refs if r and await self.repo.payout_by_provider_ref(STRIPE, r)]
+            outcome = "matched payout" if known else "no payout of ours"
+        event.processed_at = utcnow()
+        event.outcome = outcome
+        return outcome
+
+    async def _stripe_payment(self, intent: dict[str, Any]) -> str:
+        payable_id = (intent.get("metadata") or {}).get("payable_id")
+        payable = await self.repo.get_payable(uuid.UUID(payable_id)) if payable_id else None
+        if payable is None:
+            return "no payable of ours"
+        amount = int(intent.get("amount_received") or intent.get("amount") or 0)
+        if amount <= 0:
+            return "nothing received"
+        await self.record_receipt(
+            None, provider=STRIPE, external_id=str(intent["id"]), reference=payable.reference, amount_fen=amount
+        )
+        return "posted"
+
+    async def stripe_payout(self, principal: Principal, data: Any) -> ProviderPayout:
+        """Debit the organisation now and send the money through Stripe after commit (a job, keyed by our id)."""
+        from marketplace.events import jobs
+
+        if data.purpose == PayoutPurpose.refund and not data.payment_intent_id:
+            raise errors.InvalidInput.field("/payment_intent_id", "a refund names the PaymentIntent it refunds")
+        if data.purpose != PayoutPurpose.refund and await self.repo.stripe_account(data.organization_id) is None:
+            raise errors.InvalidInput.field("/organization_id", "the organisation has no Stripe account yet")
+        payout = await self.record_payout(
+            principal,
+            provider=STRIPE,
+            external_id=f"payout:{uuid.uuid4()}",
+            organization_id=data.organization_id,
+            purpose=data.purpose,
+            amount_fen=data.amount_fen,
+            payment_intent_id=data.payment_intent_id,
+        )
+        await jobs.schedule(
+            self.session,
+            kind=STRIPE_PAYOUT_JOB,
+            payload={"payout_id": str(payout.id)},
+            dedupe_key=f"payout:{payout.id}",
+        )
+        return payout
+
+    async def send_stripe_payout(self, payout_id: uuid.UUID) -> None:
+        """The job: make the refund or transfer (idempotent by the payout's id) and keep Stripe's id."""
+        from marketplace.payments.stripe_provider import StripeProvider
+
+        payout = await self.repo.get_payout(payout_id, lock=True)
+        if payout is None or payout.sent_at is not None:
+            return
+        provider = StripeProvider()
+        if payout.purpose == PayoutPurpose.refund:
+            assert payout.payment_intent_id is not None
+            ref = await provider.refund(
+                payout_id=payout.id, payment_intent_id=payout.payment_intent_id, amount_fen=payout.amount_fen
+            )
+        else:
+            account = await self.repo.stripe_account(payout.organization_id)
+            if account is None:
+                raise errors.ProviderNotConfigured("the organisation has no Stripe account")
+            ref = await provider.transfer(
+                payout_id=payout.id,
+                account_id=account.account_id,
+                amount_fen=payout.amount_fen,
+                currency=payout.currency,
+            )
+        payout.provider_ref = ref
+        payout.sent_at = utcnow()
+
+    async def connect_link(self, principal: Principal, *, refresh_url: str, return_url: str) -> tuple[str, str]:
+        """The caller's organisation's connected account (created once) and an onboarding link."""
+        from marketplace.payments.models import StripeAccount
+        from marketplace.payments.stripe_provider import StripeProvider
+
+        provider = StripeProvider()
+        account = await self.repo.stripe_account(principal.organization_id)
+        if account is None:
+            account = StripeAccount(
+                organization_id=principal.organization_id,
+                account_id=await provider.connected_account(principal.organization_id),
+            )
+            await self.repo.add(account)
+        url = await provider.onboarding_link(account.account_id, refresh_url=refresh_url, return_url=return_url)
+        return account.account_id, url
 
     # ============================================================ reading money
 

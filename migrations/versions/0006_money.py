@@ -124,6 +124,9 @@ def upgrade() -> None:
     sa.Column('amount_fen', sa.BigInteger(), nullable=False),
     sa.Column('ledger_transaction_id', sa.Uuid(), nullable=True),
     sa.Column('recorded_by_user_id', sa.Uuid(), nullable=True),
+    sa.Column('payment_intent_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('provider_ref', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount_fen > 0', name=op.f('ck_provider_payouts_amount')),
@@ -202,6 +205,14 @@ def upgrade() -> None:
     op.create_index('ix_ledger_entries_account_id_id', 'ledger_entries', ['account_id', 'id'], unique=False)
     op.create_index(op.f('ix_ledger_entries_transaction_id'), 'ledger_entries', ['transaction_id'], unique=False)
 
+    op.create_table('stripe_accounts',
+    sa.Column('organization_id', sa.Uuid(), nullable=False),
+    sa.Column('account_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_stripe_accounts_organization_id_organizations')),
+    sa.PrimaryKeyConstraint('organization_id', name=op.f('pk_stripe_accounts')),
+    sa.UniqueConstraint('account_id', name=op.f('uq_stripe_accounts_account_id'))
+    )
     # The ledger's rules live in the database too, not only in Python:
     # - entries and transactions are immutable (a correction is a reversing transaction);
     # - every transaction has at least two entries summing to zero per currency, checked at commit;
@@ -317,6 +328,7 @@ END $$;
 
 
 def downgrade() -> None:
+    op.drop_table('stripe_accounts')
     op.execute("DROP TRIGGER ledger_accounts_guard ON ledger_accounts")
     op.execute("DROP TRIGGER ledger_transactions_balanced ON ledger_transactions")
     op.execute("DROP TRIGGER ledger_entries_balanced ON ledger_entries")

@@ -6,10 +6,15 @@ from typing import Any
 
 import httpx
 
-from tests.deals.conftest import World, maker_in_test, world  # noqa: F401  (fixtures)
+from tests.deals import conftest as deals_conftest
+from tests.deals.conftest import World
 from tests.factories import Actor
 
 API = "/api/v1"
+
+# The deal tests' fixtures, shared.
+world = deals_conftest.world
+maker_in_test = deals_conftest.maker_in_test
 
 
 async def balances(world: World, of: Actor, *, by: Actor | None = None) -> dict[str, int]:

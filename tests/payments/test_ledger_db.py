@@ -69,7 +69,7 @@ async def test_balances_change_only_through_entries(session: AsyncSession) -> No
 
 async def test_an_unbalanced_transaction_fails_at_commit(session: AsyncSession) -> None:
     _, available, _ = await funded(session, 500)
-    with pytest.raises(DBAPIError, match="at least two|does not balance"):
+    with pytest.raises(DBAPIError, match=r"at least two|does not balance"):
         async with session.begin_nested():
             await _one_legged(session, available)
             # Deferred to commit; SET CONSTRAINTS ... IMMEDIATE runs the pending check now, as COMMIT would.
@@ -129,7 +129,7 @@ async def test_concurrent_postings_never_overdraw(engine: AsyncEngine) -> None:
     maker: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
     async with maker() as s:
         org = await Factory(s).organization(kind=OrganizationKind.enterprise)
-        ledger, available, clearing = await funded_in(s, org.id, 500)
+        _, available, clearing = await funded_in(s, org.id, 500)
         await s.commit()
 
     async def payout(i: int) -> bool:
