@@ -524,6 +524,9 @@ class PaymentsService:
         registration = await self.repo.registration(payable.subject_id)
         if registration is None or registration.deposit_status != DepositStatus.pending:
             return
+        if principal is None:  # a provider webhook: the platform confirms the deposit (confirm_deposit)
+            log.info("deposit paid through a provider; awaiting confirm_deposit", registration_id=str(registration.id))
+            return
         from marketplace.deals import errors as deal_errors
         from marketplace.deals.service import DealsService
 
