@@ -223,6 +223,17 @@ class PaymentsRepository:
         )
         return [r[0] for r in rows]
 
+    async def stranded_deposits(self) -> list[tuple[uuid.UUID, int]]:
+        """Deposit money still held for registrations that were voided or withdrawn without a release."""
+        rows = await self.session.execute(
+            sa.text(
+                "SELECT p.id, p.received_fen - p.released_fen - p.refunded_fen FROM payables p "
+                "JOIN auction_registrations r ON r.id = p.subject_id WHERE p.kind = 'deposit' "
+                "AND r.deposit_status IN ('void', 'released') AND p.received_fen - p.released_fen - p.refunded_fen > 0"
+            )
+        )
+        return [(r[0], int(r[1])) for r in rows]
+
     async def drifted_accounts(self) -> list[tuple[str, int, int]]:
         """Accounts whose kept balance differs from the sum of their entries: key, kept, summed."""
         rows = await self.session.execute(

@@ -59,6 +59,14 @@ def schedule_terms(row: FeeSchedule) -> Schedule:
     )
 
 
+def owed(payable: Payable) -> tuple[int, int, int]:
+    """What a settled milestone costs the buyer, the buyer's fee kept and the seller's fee kept (unsettled: 0)."""
+    release = payable.settled_release_fen or 0
+    buyer_fee = share(payable.buyer_fee_fen, release, payable.principal_fen)
+    seller_fee = share(payable.seller_fee_fen, release, payable.principal_fen)
+    return release + buyer_fee, buyer_fee, seller_fee
+
+
 @dataclass(frozen=True)
 class Quote:
     """A fee quote: the schedule used and both sides' arithmetic."""
@@ -200,10 +208,7 @@ class PaymentsService:
 
     def owed(self, payable: Payable) -> tuple[int, int, int]:
         """What a settled milestone costs the buyer, the buyer's fee kept and the seller's fee kept."""
-        release = payable.settled_release_fen or 0
-        buyer_fee = share(payable.buyer_fee_fen, release, payable.principal_fen)
-        seller_fee = share(payable.seller_fee_fen, release, payable.principal_fen)
-        return release + buyer_fee, buyer_fee, seller_fee
+        return owed(payable)
 
     async def _post_settlement(self, payable: Payable) -> None:
         """Catch the ledger up with a settled milestone: release once fully funded, refund what is beyond."""
@@ -257,7 +262,10 @@ class PaymentsService:
             )
             payable.refunded_fen = refundable
             self._emit("refund.credited", payable, {"milestone_id": payable.subject_id, "amount_fen": delta})
-        payable.status = PayableStatus.paid if payable.received_fen >= owed else PayableStatus.open
+        if owed == 0:
+            payable.status = PayableStatus.void  # all refunded: nothing is due any more
+        else:
+            payable.status = PayableStatus.paid if payable.received_fen >= owed else PayableStatus.open
         payable.updated_at = utcnow()
 
     async def _charge(
@@ -870,6 +878,15 @@ class PaymentsService:
         for tx in await self.repo.transactions_of_kind_since(["receipt", "payout"]):
             if tx.key not in known:
                 miss("ledger_without_record", "", tx.key, "posted without a provider record", None, None)
+        for payable_id, amount in await self.repo.stranded_deposits():
+            miss(
+                "deposit_stranded",
+                "",
+                str(payable_id),
+                "deposit money held for a registration no longer bidding",
+                None,
+                amount,
+            )
         for tx_id in await self.repo.unbalanced_transactions():
             miss("unbalanced_transaction", "", str(tx_id), "entries do not sum to zero", None, None)
         for key, kept, summed in await self.repo.drifted_accounts():

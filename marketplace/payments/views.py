@@ -16,7 +16,7 @@ from marketplace.payments.schemas import (
     PayableRead,
     SideQuoteRead,
 )
-from marketplace.payments.service import Quote
+from marketplace.payments.service import Quote, owed
 
 
 def side_read(q: SideQuote) -> SideQuoteRead:
@@ -62,10 +62,18 @@ def payable_read(p: Payable) -> PayableRead:
     return PayableRead.model_validate(
         {
             **p.model_dump(),
-            "remaining_fen": max(0, p.due_fen - p.received_fen) if p.status != "void" else 0,
+            "remaining_fen": _remaining(p),
             "bank_account": payments_settings().payments_bank_account,
         }
     )
+
+
+def _remaining(p: Payable) -> int:
+    """What is still to pay: the due amount, or once settled what the settlement left owed."""
+    if p.status == "void":
+        return 0
+    target = owed(p)[0] if p.settled_release_fen is not None else p.due_fen
+    return max(0, target - p.received_fen)
 
 
 def payables_read(rows: Sequence[Payable]) -> list[PayableRead]:
