@@ -34,6 +34,8 @@ from marketplace.kit.problems import (
 )
 from marketplace.listings import controllers as listings_controllers
 from marketplace.notifications import controllers as notifications_controllers
+from marketplace.payments import controllers as payments_controllers
+from marketplace.payments import ports as payments_ports
 from marketplace.reference import controllers as reference_controllers
 from marketplace.reports import controllers as reports_controllers
 from marketplace.reports.pages import dashboard_router
@@ -82,6 +84,7 @@ def api_router(settings: Settings) -> Router:
             *notifications_controllers.CONTROLLERS,
             *deals_controllers.CONTROLLERS,
             *reports_controllers.CONTROLLERS,
+            *payments_controllers.CONTROLLERS,
         ],
         guards=[authorize],
         dependencies=DEPENDENCIES,
@@ -98,6 +101,7 @@ def api_router(settings: Settings) -> Router:
 def create_app(settings: Settings | None = None, *, check_migrations: bool = True) -> Litestar:
     """Build the application; the engine is created at start-up and disposed at shutdown."""
     settings = settings or get_settings()
+    payments_ports.install()  # the deal flow posts money to the ledger
     configure_logging(level=settings.log_level, json=settings.log_json)
     prometheus = PrometheusConfig(
         app_name="marketplace", prefix="marketplace", group_path=True, exclude=["/metrics", "/health"]

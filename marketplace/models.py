@@ -26,6 +26,18 @@ from marketplace.listings.models import (
     NdaAcceptance,
 )
 from marketplace.notifications.models import Notification
+from marketplace.payments.models import (
+    DealFeeTerms,
+    FeeSchedule,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Payable,
+    ProviderEvent,
+    ProviderPayout,
+    ProviderReceipt,
+    StripeAccount,
+)
 from marketplace.web.models import IdempotencyRecord, RateLimitCounter
 from marketplace.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -39,14 +51,19 @@ __all__ = [
     "Deal",
     "DealBroker",
     "DealContract",
+    "DealFeeTerms",
     "DealMessage",
     "DealMilestone",
     "DealNotice",
     "DealObjection",
     "DealOffer",
     "Demand",
+    "FeeSchedule",
     "IdempotencyRecord",
     "Job",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
     "Listing",
     "ListingAttachment",
     "ListingIPAsset",
@@ -56,7 +73,12 @@ __all__ = [
     "Notification",
     "Organization",
     "OutboxEvent",
+    "Payable",
+    "ProviderEvent",
+    "ProviderPayout",
+    "ProviderReceipt",
     "RateLimitCounter",
+    "StripeAccount",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

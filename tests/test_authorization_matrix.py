@@ -66,6 +66,8 @@ OBJECT_SCOPE: dict[str, str] = {
     "/api/v1/deals/{deal_id:uuid}/messages": "own",
     "/api/v1/deals/{deal_id:uuid}/contract": "own",
     "/api/v1/deals/{deal_id:uuid}/contract/registration": "own",
+    "/api/v1/deals/{deal_id:uuid}/money": "own",  # tests/payments/test_flow.py checks it with a real deal
+    "/api/v1/money/stripe/payables/{payable_id:uuid}/intent": "own",  # the payer's (tests/payments/test_stripe.py)
     "/api/v1/auctions/{auction_id:uuid}": "public",
     "/api/v1/auctions/{auction_id:uuid}/bids": "public",
     "/api/v1/auctions/{auction_id:uuid}/registrations": "public",
@@ -173,6 +175,7 @@ async def build_world(factory: Factory) -> World:
             "endpoint_id": uuid.uuid4(),
             "delivery_id": uuid.uuid4(),
             "notification_id": uuid.uuid4(),
+            "payable_id": uuid.uuid4(),
             "transition": "message",  # type: ignore[dict-item]
         },
     )

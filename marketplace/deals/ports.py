@@ -2,7 +2,8 @@
 
 Deals never move money. The engine calls these ports at the transitions that should move it, inside the
 transition's transaction (so a ledger written by the payments domain commits or rolls back with the
-deal). The defaults do nothing; the payments domain installs its own with use_payments / use_deposits.
+deal). The no-op classes below are kept for reference and for running without payments; the app installs the
+ledger's (marketplace/payments/ports.py) with install_defaults.
 """
 
 from __future__ import annotations
@@ -139,8 +140,10 @@ class RecordingPorts:
         self._record("apply_to_price", registration_id=registration.id, deal_id=deal.id)
 
 
-_payments: PaymentsPort = NoPayments()
-_deposits: DepositGateway = OfflineDeposits()
+_default_payments: PaymentsPort = NoPayments()
+_default_deposits: DepositGateway = OfflineDeposits()
+_payments: PaymentsPort = _default_payments
+_deposits: DepositGateway = _default_deposits
 
 
 def payments() -> PaymentsPort:
@@ -154,12 +157,20 @@ def deposits() -> DepositGateway:
 
 
 def use_payments(port: PaymentsPort | None) -> None:
-    """Install a payments port (None: back to the no-op default)."""
+    """Put a payments port in force (None: back to the default)."""
     global _payments
-    _payments = port or NoPayments()
+    _payments = port or _default_payments
 
 
 def use_deposits(gateway: DepositGateway | None) -> None:
-    """Install a deposit gateway (None: back to the offline default)."""
+    """Put a deposit gateway in force (None: back to the default)."""
     global _deposits
-    _deposits = gateway or OfflineDeposits()
+    _deposits = gateway or _default_deposits
+
+
+def install_defaults(port: PaymentsPort, gateway: DepositGateway) -> None:
+    """Make these the defaults and put them in force (the payments domain installs the ledger's)."""
+    global _default_payments, _default_deposits
+    _default_payments, _default_deposits = port, gateway
+    use_payments(None)
+    use_deposits(None)
