@@ -7,6 +7,7 @@ disagree, the generated models fail to build or to parse the answers.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import shutil
 import subprocess
@@ -88,6 +89,8 @@ class Api:
         """Run an operation and return its parsed answer as plain data (through the generated model)."""
         response = await self.call(operation, actor, expect=expect, **kwargs)
         parsed = response.parsed
+        if parsed is None:  # operations that answer JSON or CSV are typed Any: read the JSON ourselves
+            return json.loads(response.content)
         return parsed.to_dict() if hasattr(parsed, "to_dict") else parsed
 
 

@@ -2,9 +2,11 @@
 
 An institute publishes a result with two patents; the platform approves it; an enterprise finds it with a
 traditional-character query, accepts the NDA, appoints a broker, negotiates and agrees; the holder is
-state-funded, so a public notice runs (the test moves the notice's clock); both sign; the seller delivers two
-milestones and the buyer accepts them; the reports and the registration export show the deal. A second story
-runs an auction to its end with three bidders and a last-minute extension.
+state-funded, so a public notice runs (the test moves the notice's clock); both sign; the enterprise pays two
+milestones by bank transfer (offline provider), the seller delivers and the buyer accepts; the seller is paid
+out net of its fee, the broker gets its commission, every statement balances, and the reports and the
+registration export show the deal. A second story runs an auction to its end with three bidders who pay their
+deposits by transfer and a last-minute extension; the losers' deposits are released.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ async def publish(api: Api, owner: Actor, platform: Actor, body: dict[str, Any])
     listing: dict[str, Any] = approved.parsed.to_dict()
     assert listing["status"] == "published"
     return listing
+
+
+async def balance(api: Api, actor: Actor, kind: str) -> int:
+    """The actor's organisation's balance of one account kind (0 when it has none yet)."""
+    balances = await api.parsed("payments.get_balances", actor)
+    return sum(b["balance_fen"] for b in balances["accounts"] if b["kind"] == kind)
 
 
 async def fire(api: Api, actor: Actor, deal: dict[str, Any], name: str, body: dict[str, Any] | None = None) -> Any:
@@ -185,16 +193,95 @@ async def test_a_state_funded_result_from_search_to_completed_contract(
     deal = await api.parsed("deals.get_deal", enterprise, deal_id=uuid.UUID(deal["id"]))
     assert deal["state"] == "contracting"
 
-    # Both sign; the seller delivers two milestones, the buyer accepts each.
+    # Both sign: the fee terms are fixed under the schedule in force, one payable per milestone.
     await fire(api, enterprise, deal, "confirm_contract")
     deal = await fire(api, institute, deal, "confirm_contract")
     assert deal["state"] == "performing"
+    deal_id = uuid.UUID(deal["id"])
+    money = await api.parsed("payments.get_deal_money", enterprise, deal_id=deal_id)
+    # 300,000 CNY: seller 0.5 % = 1,500 CNY, raised to the 2,000 CNY minimum; buyer 1.5 % = 4,500 CNY.
+    assert (money["amount_fen"], money["seller_fee_fen"], money["buyer_fee_fen"]) == (30_000_000, 200_000, 450_000)
+    payables = sorted(money["payables"], key=lambda p: p["principal_fen"])
+    assert [(p["principal_fen"], p["buyer_fee_fen"]) for p in payables] == [
+        (10_000_000, 150_000),
+        (20_000_000, 300_000),
+    ]
+
+    # The enterprise pays both milestones by bank transfer quoting the references; the platform records them
+    # (the first in two parts). Each milestone is then delivered and accepted.
+    transfers = [
+        (payables[0]["reference"], 4_000_000),
+        (payables[0]["reference"], payables[0]["due_fen"] - 4_000_000),
+        (payables[1]["reference"], payables[1]["due_fen"]),
+    ]
+    for n, (reference, amount) in enumerate(transfers):
+        await api.call(
+            "payments.record_transfer",
+            platform,
+            expect=201,
+            body=api.model(
+                "TransferInput", {"reference": reference, "amount_fen": amount, "external_id": f"{marker}-in-{n}"}
+            ),
+        )
+    money = await api.parsed("payments.get_deal_money", enterprise, deal_id=deal_id)
+    assert money["escrow_fen"] == 30_000_000 + 450_000 and all(p["remaining_fen"] == 0 for p in money["payables"])
     for milestone in deal["milestones"]:
         deal = await fire(api, institute, deal, "deliver_milestone", {"milestone_id": milestone["id"]})
         deal = await fire(api, enterprise, deal, "accept_milestone", {"milestone_id": milestone["id"]})
     assert deal["state"] == "completed"
     assert [m["status"] for m in deal["milestones"]] == ["released", "released"]
     assert {b["commission_bps"] for b in deal["brokers"]} == {100}
+
+    # The seller's proceeds net of its fee; the broker's 1 % commission falls due from the enterprise.
+    assert await balance(api, institute, "available") == 30_000_000 - 200_000
+    assert (await api.parsed("payments.get_deal_money", platform, deal_id=deal_id))["escrow_fen"] == 0
+    (commission,) = [
+        p for p in (await api.parsed("payments.list_payables", enterprise))["items"] if p["kind"] == "commission"
+    ]
+    assert commission["due_fen"] == 300_000 and commission["deal_id"] == deal["id"]
+    await api.call(
+        "payments.record_transfer",
+        platform,
+        expect=201,
+        body=api.model(
+            "TransferInput",
+            {"reference": commission["reference"], "amount_fen": 300_000, "external_id": f"{marker}-commission"},
+        ),
+    )
+    assert await balance(api, broker, "commission") == 300_000
+
+    # The platform pays the seller and the broker out.
+    for org, purpose, amount in ((institute, "proceeds", 29_800_000), (broker, "commission", 300_000)):
+        await api.call(
+            "payments.record_payout",
+            platform,
+            expect=201,
+            body=api.model(
+                "PayoutInput",
+                {
+                    "organization_id": str(org.organization.id),
+                    "purpose": purpose,
+                    "amount_fen": amount,
+                    "external_id": f"{marker}-out-{purpose}",
+                },
+            ),
+        )
+    assert await balance(api, institute, "available") == 0
+    assert await balance(api, broker, "commission") == 0
+
+    # Every organisation's statement balances: opening + credits - debits = closing = its balance now, and
+    # the movements add up to the change. The reconciliation finds nothing about this deal.
+    for actor in (institute, enterprise, broker):
+        statement = await api.parsed("payments.get_statement", actor)
+        balances = await api.parsed("payments.get_balances", actor)
+        now = {(b["account"], b["kind"]): b["balance_fen"] for b in balances["accounts"]}
+        for account in statement["accounts"]:
+            assert account["opening_fen"] + account["credits_fen"] - account["debits_fen"] == account["closing_fen"]
+            moved = sum(m["amount_fen"] for m in statement["movements"] if m["account"] == account["account"])
+            assert account["closing_fen"] - account["opening_fen"] == moved
+            assert now[(account["account"], account["kind"])] == account["closing_fen"]
+    reconciliation = await api.parsed("payments.get_reconciliation", platform)
+    assert not [m for m in reconciliation["mismatches"] if deal["id"] in str(m) or marker in str(m)]
 
     # The city's reports and the registration export show it.
     today = date.today().isoformat()
@@ -244,15 +331,25 @@ async def test_an_auction_with_three_bidders_and_a_last_minute_extension(
         registration = await api.parsed(
             "auctions.register_for_auction", bidder, expect=201, auction_id=auction_id, body=None
         )
+        # The deposit is paid by bank transfer quoting its reference; recording it confirms the deposit.
+        (payable,) = [
+            p
+            for p in (await api.parsed("payments.list_payables", bidder))["items"]
+            if p["kind"] == "deposit" and p["subject_id"] == registration["id"]
+        ]
+        assert payable["due_fen"] == deposit
         await api.call(
-            "auctions.fire_auction_transition",
+            "payments.record_transfer",
             platform,
-            auction_id=auction_id,
-            transition="confirm_deposit",
+            expect=201,
             body=api.model(
-                "FireAuctionTransitionBodyType0", {"registration_id": registration["id"], "reference": "BANK-1"}
+                "TransferInput",
+                {"reference": payable["reference"], "amount_fen": deposit, "external_id": f"dep-{registration['id']}"},
             ),
         )
+        assert await balance(api, bidder, "held") == deposit
+    registrations = await api.parsed("auctions.list_auction_registrations", platform, auction_id=auction_id)
+    assert {r["deposit_status"] for r in registrations["items"]} == {"held"}
 
     async def bid(bidder: Actor, amount: int) -> dict[str, Any]:
         result: dict[str, Any] = await api.parsed(
@@ -294,3 +391,6 @@ async def test_an_auction_with_three_bidders_and_a_last_minute_extension(
     for loser in bidders[1:]:
         theirs = await api.parsed("deals.list_deals", loser)
         assert all(d["listing_id"] != listing["id"] for d in theirs["items"])
+        # The losers' deposits are released to their available balance, to be paid back.
+        assert (await balance(api, loser, "held"), await balance(api, loser, "available")) == (0, deposit)
+    assert await balance(api, bidders[0], "held") == deposit  # the winner's stays held until it confirms
