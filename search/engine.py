@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from search.backend import SearchBackend
 from search.config import SearchSettings, get_search_settings
 from search.model import IndexSettings, SearchDocument
-from search.postgres import PostgresSearchBackend, TermCache
+from search.postgres import PostgresSearchBackend, ResultCache, TermCache
 from search.settings import INDEXES, index_settings
 from search.text import Analyzer, get_default_analyzer
 
@@ -28,6 +28,9 @@ class SearchEngine:
         self.analyzer = analyzer or get_default_analyzer()
         self.indexes: dict[str, IndexSettings] = {name: index_settings(name, self.analyzer) for name in INDEXES}
         self.cache = TermCache()
+        self.results = ResultCache(
+            self.settings.search_result_cache_size, ttl=self.settings.search_result_cache_seconds
+        )
         self._meili: SearchBackend | None = None
 
     @property
@@ -52,7 +55,9 @@ class SearchEngine:
                     task_timeout_ms=self.settings.meilisearch_task_timeout_seconds * 1000,
                 )
             return self._meili
-        return PostgresSearchBackend(db, settings=self.indexes, analyzer=self.analyzer, cache=self.cache)
+        return PostgresSearchBackend(
+            db, settings=self.indexes, analyzer=self.analyzer, cache=self.cache, results=self.results
+        )
 
     async def bulk_upsert(
         self,

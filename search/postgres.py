@@ -20,9 +20,12 @@ bonus; ties go to the newest document.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +59,7 @@ from search.prepare import (
 )
 from search.text import Analyzer, get_default_analyzer
 
-__all__ = ["PostgresSearchBackend", "PreparedBatch", "TermCache", "tsquery_of", "tsvector_literal"]
+__all__ = ["PostgresSearchBackend", "PreparedBatch", "ResultCache", "TermCache", "tsquery_of", "tsvector_literal"]
 
 _HEAD_SUMMARY_CHARS = 400  # the start of the summary ranks as summary; the rest as description
 _HEAD_BASES = {"title": 1, "keywords": 400, "holder": 1400, "summary": 1700}
@@ -159,6 +162,62 @@ class TermCache:
 _SHARED_CACHE = TermCache()
 
 
+class ResultCache:
+    """Whole search results of this process, keyed by (index, index version, query).
+
+    Every write to an index gives it a new version (a fresh value of a sequence, never reused, not even
+    after a rollback), and a search reads the version in the same round trip as its settings, so a
+    cached result is exactly what the search would find again: hits, totals and facet counts are
+    never staler than the index. Entries also expire after `ttl` seconds; the least recently used
+    ones go first when `max_entries` are held (0: no caching).
+    """
+
+    def __init__(self, max_entries: int = 1000, ttl: float = 300.0) -> None:
+        """A cache of at most max_entries results, each kept at most ttl seconds."""
+        self.max_entries = max_entries
+        self.ttl = ttl
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, SearchResult]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is kept."""
+        return self.max_entries > 0
+
+    def get(self, key: tuple[Any, ...]) -> SearchResult | None:
+        """The cached result, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or time.monotonic() - entry[0] >= self.ttl:
+                if entry is not None:
+                    del self._entries[key]
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def put(self, key: tuple[Any, ...], result: SearchResult) -> None:
+        """Remember a result (dropping the least recently used beyond the size)."""
+        if not self.enabled:
+            return
+        with self._lock:
+            self._entries[key] = (time.monotonic(), result)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def forget(self) -> None:
+        """Drop every entry."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedBatch:
     """Analysed documents, ready to write."""
@@ -241,6 +300,22 @@ _STORE_SQL = text(
     """
 )
 
+_TOUCH_SQL = text(
+    """
+    INSERT INTO search.indexes (name, digest, settings, applied_at, version)
+    VALUES (:index, '', '{}', now(), nextval('search.index_version'))
+    ON CONFLICT (name) DO UPDATE SET version = excluded.version
+    """
+)
+
+# The session settings of a search, and the index version its result is cached under (one round trip).
+_BEGIN_SQL = text(
+    """
+    SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),
+           set_config('work_mem', '32MB', true), (SELECT version FROM search.indexes WHERE name = :index)
+    """
+)
+
 _TERMS_SQL = text(
     """
     INSERT INTO search.terms (index, term, df)
@@ -262,12 +337,17 @@ class PostgresSearchBackend:
         settings: Mapping[str, IndexSettings] | None = None,
         analyzer: Analyzer | None = None,
         cache: TermCache | None = None,
+        results: ResultCache | None = None,
     ) -> None:
-        """Bind to a session or connection; settings give each index its typo budget."""
+        """Bind to a session or connection; settings give each index its typo budget.
+
+        With `results`, searches are answered from that cache while the index has not changed.
+        """
         self.db = db
         self.settings = dict(settings or {})
         self.analyzer = analyzer or get_default_analyzer()
         self.cache = cache if cache is not None else _SHARED_CACHE
+        self.results = results
 
     async def _run(self, sql: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None) -> Any:
         statement = text(sql) if isinstance(sql, str) else sql
@@ -292,6 +372,10 @@ class PostgresSearchBackend:
             """,
             {"name": settings.name, "digest": settings.digest, "settings": _settings_json(settings)},
         )
+
+    async def _touch(self, index: str) -> None:
+        """Give the index a new version (first, before any document row is locked: one lock order)."""
+        await self._run(_TOUCH_SQL, {"index": index})
 
     def _row(self, index: str, doc: SearchDocument) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
         analysed = document_tokens(doc, self.analyzer)
@@ -354,6 +438,7 @@ class PostgresSearchBackend:
     async def write(self, batch: PreparedBatch) -> None:
         """Write prepared rows; their new words join the vocabulary."""
         if batch.rows:
+            await self._touch(batch.index)
             await self._run(_UPSERT_SQL, batch.rows)
             await self._run(_STORE_SQL, batch.stored)
             await self._run(_TERMS_SQL, {"index": batch.index, "terms": batch.vocabulary})
@@ -367,6 +452,7 @@ class PostgresSearchBackend:
         """Remove documents by id."""
         if ids:
             params = {"index": index, "ids": sorted(set(ids))}
+            await self._touch(index)
             await self._run(
                 "DELETE FROM search.documents WHERE index = :index AND doc_id = ANY(CAST(:ids AS text[]))", params
             )
@@ -376,12 +462,14 @@ class PostgresSearchBackend:
 
     async def clear(self, index: str) -> None:
         """Remove every document and the vocabulary of the index."""
+        await self._touch(index)
         for table in ("documents", "stored", "terms"):
             await self._run(f"DELETE FROM search.{table} WHERE index = :index", {"index": index})
         self.cache.forget(index)
 
     async def refresh_statistics(self, index: str) -> None:
         """Recount document frequencies from the index (and drop words no document has any more)."""
+        await self._touch(index)
         await self._run(
             """
             WITH s AS (
@@ -537,6 +625,18 @@ class PostgresSearchBackend:
         documents with more and rarer words ranking first.
         """
         started = time.perf_counter()
+        version = (await self._run(_BEGIN_SQL, {"index": index})).one()[3]
+        key = (index, version, query)
+        if self.results is not None and self.results.enabled and version is not None:
+            cached = self.results.get(key)
+            if cached is not None:
+                return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000)
+        result = await self._search(index, query, started)
+        if self.results is not None and version is not None:
+            self.results.put(key, result)
+        return result
+
+    async def _search(self, index: str, query: SearchQuery, started: float) -> SearchResult:
         settings = self._index_settings(index)
         prepared = prepare_query(
             query.text,
@@ -544,10 +644,6 @@ class PostgresSearchBackend:
             prefix=query.prefix,
             typo_min_one=settings.typo_min_one,
             typo_min_two=settings.typo_min_two,
-        )
-        await self._run(
-            "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),"
-            " set_config('work_mem', '32MB', true)"
         )
         params: dict[str, Any] = {"index": index, "limit": query.per_page, "offset": query.offset}
         selects = ["d.doc_id", "d.published_at", "d.price_min", "d.price_max"]
