@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 
 from marketplace.listings.models import IPAssetType, TradeMode
@@ -132,7 +132,7 @@ class SearchController(Controller):
         limit: Limit = None,
         cursor: Cursor = None,
         highlight: Highlight = None,
-    ) -> ListingSearchPage:
+    ) -> Response[ListingSearchPage]:
         """Search listings."""
         params = SearchParams(
             q=q,
@@ -157,7 +157,7 @@ class SearchController(Controller):
         )
         query = build_query(LISTINGS, params, facets_allowed=LISTING_FACETS)
         result = await SearchService(session).search(LISTINGS, query)
-        return views.listing_page(result, next_cursor(LISTINGS, query, result))
+        return views.json_response(views.listing_page_data(result, next_cursor(LISTINGS, query, result)))
 
     @get(
         "/demands",
@@ -191,7 +191,7 @@ class SearchController(Controller):
         limit: Limit = None,
         cursor: Cursor = None,
         highlight: Highlight = None,
-    ) -> DemandSearchPage:
+    ) -> Response[DemandSearchPage]:
         """Search demands."""
         params = SearchParams(
             q=q,
@@ -219,7 +219,7 @@ class SearchController(Controller):
         )
         query = build_query(DEMANDS, params, facets_allowed=DEMAND_FACETS)
         result = await SearchService(session).search(DEMANDS, query)
-        return views.demand_page(result, next_cursor(DEMANDS, query, result))
+        return views.json_response(views.demand_page_data(result, next_cursor(DEMANDS, query, result)))
 
     @get(
         "/suggest",

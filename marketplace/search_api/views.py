@@ -1,127 +1,155 @@
-"""Build response shapes from engine results."""
+"""Build response shapes from engine results.
+
+Search pages are assembled as plain data in the shape of their response models (ListingSearchPage,
+DemandSearchPage, which the OpenAPI document describes) and encoded straight to JSON: building the
+nested models one by one (a hit's holder, price and highlights, up to hundreds of facet values) and
+dumping them again cost more than the search itself when results come from the cache.
+tests/search/test_api.py checks the pages against the models.
+"""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from litestar import Response
+from litestar.enums import MediaType
 
 from marketplace.search_api.schemas import (
     DemandHit,
     DemandSearchPage,
-    FacetValue,
     Highlights,
-    Holder,
     ListingHit,
     ListingSearchPage,
     PriceRange,
-    PriceStats,
     SearchFacets,
-    SearchInfo,
     SuggestionList,
-    SuggestionRead,
 )
 from search.model import SearchHit, SearchResult, Suggestion
 
+_NO_HOLDER = "00000000-0000-0000-0000-000000000000"
+_HIGHLIGHTED = tuple(Highlights.model_fields)
+_CURRENCY = PriceRange.model_fields["currency"].default
+_FACET_NAMES = tuple(name for name in SearchFacets.model_fields if name != "price")
 
-def _holder(hit: SearchHit) -> Holder:
+
+def _holder(hit: SearchHit) -> dict[str, Any]:
     doc = hit.document
-    return Holder(id=uuid.UUID(doc.holder_id) if doc.holder_id else uuid.UUID(int=0), name=doc.holder_name)
+    return {"id": doc.holder_id or _NO_HOLDER, "name": doc.holder_name}
 
 
-def _highlights(hit: SearchHit) -> Highlights:
-    return Highlights(**{k: v for k, v in hit.highlights.items() if k in ("title", "title_en", "summary")})
+def _highlights(hit: SearchHit) -> dict[str, str | None]:
+    found = hit.highlights
+    return {k: found.get(k) for k in _HIGHLIGHTED}
 
 
-def _facets(result: SearchResult) -> SearchFacets:
-    values = {
-        facet.value: [FacetValue(value=c.value, count=c.count) for c in counts]
-        for facet, counts in result.facets.items()
-    }
+def _price(low: int | None, high: int | None) -> dict[str, Any]:
+    return {"min_fen": low, "max_fen": high, "currency": _CURRENCY}
+
+
+def _facets(result: SearchResult) -> dict[str, Any]:
+    values: dict[str, Any] = dict.fromkeys(_FACET_NAMES)
+    for facet, counts in result.facets.items():
+        values[facet.value] = [{"value": c.value, "count": c.count} for c in counts]
     price = result.price_stats
-    return SearchFacets(**values, price=PriceStats(min_fen=price.min_fen, max_fen=price.max_fen) if price else None)
+    values["price"] = {"min_fen": price.min_fen, "max_fen": price.max_fen} if price else None
+    return values
+
+
+def _listing_hit(hit: SearchHit) -> dict[str, Any]:
+    doc = hit.document
+    low, high = doc.price_range
+    return {
+        "id": doc.id,
+        "title_zh": doc.title,
+        "title_en": doc.title_en,
+        "summary": doc.summary or None,
+        "keywords": doc.keywords,
+        "field_codes": doc.field_codes,
+        "trl": doc.trl,
+        "trade_modes": doc.trade_modes,
+        "ip_types": doc.ip_types,
+        "pricing_kind": doc.extra.get("pricing_kind"),
+        "price": _price(low, high),
+        "has_auction": doc.has_auction,
+        "region_code": doc.region_code,
+        "holder_state_funded": doc.state_funded,
+        "holder": _holder(hit),
+        "published_at": doc.published_at,
+        "score": hit.score,
+        "highlights": _highlights(hit),
+    }
+
+
+def _demand_hit(hit: SearchHit) -> dict[str, Any]:
+    doc = hit.document
+    return {
+        "id": doc.id,
+        "title": doc.title,
+        "summary": doc.summary or None,
+        "field_codes": doc.field_codes,
+        "min_trl": doc.trl,
+        "trade_modes": doc.trade_modes,
+        "budget": _price(doc.price_min_fen, doc.price_max_fen),
+        "region_code": doc.region_code,
+        "deadline": doc.extra.get("deadline"),
+        "enterprise": _holder(hit),
+        "created_at": doc.published_at,
+        "score": hit.score,
+        "highlights": _highlights(hit),
+    }
 
 
 def listing_hit(hit: SearchHit) -> ListingHit:
     """One listing hit."""
-    doc = hit.document
-    low, high = doc.price_range
-    return ListingHit(
-        id=uuid.UUID(doc.id),
-        title_zh=doc.title,
-        title_en=doc.title_en,
-        summary=doc.summary or None,
-        keywords=list(doc.keywords),
-        field_codes=list(doc.field_codes),
-        trl=doc.trl,
-        trade_modes=list(doc.trade_modes),
-        ip_types=list(doc.ip_types),
-        pricing_kind=doc.extra.get("pricing_kind"),
-        price=PriceRange(min_fen=low, max_fen=high),
-        has_auction=doc.has_auction,
-        region_code=doc.region_code,
-        holder_state_funded=doc.state_funded,
-        holder=_holder(hit),
-        published_at=doc.published_at,
-        score=hit.score,
-        highlights=_highlights(hit),
-    )
+    return ListingHit.model_validate(_listing_hit(hit))
 
 
 def demand_hit(hit: SearchHit) -> DemandHit:
     """One demand hit."""
-    doc = hit.document
-    return DemandHit(
-        id=uuid.UUID(doc.id),
-        title=doc.title,
-        summary=doc.summary or None,
-        field_codes=list(doc.field_codes),
-        min_trl=doc.trl,
-        trade_modes=list(doc.trade_modes),
-        budget=PriceRange(min_fen=doc.price_min_fen, max_fen=doc.price_max_fen),
-        region_code=doc.region_code,
-        deadline=doc.extra.get("deadline"),
-        enterprise=_holder(hit),
-        created_at=doc.published_at,
-        score=hit.score,
-        highlights=_highlights(hit),
-    )
+    return DemandHit.model_validate(_demand_hit(hit))
 
 
-def _info(result: SearchResult) -> SearchInfo:
-    return SearchInfo(terms=list(result.terms), took_ms=round(result.took_ms, 2))
+def _page(result: SearchResult, cursor: str | None, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "items": items,
+        "total": result.total,
+        "page": result.page,
+        "limit": result.per_page,
+        "next_cursor": cursor,
+        "facets": _facets(result),
+        "query": {"terms": result.terms, "took_ms": round(result.took_ms, 2)},
+    }
+
+
+def listing_page_data(result: SearchResult, cursor: str | None) -> dict[str, Any]:
+    """A page of listing hits as plain data (the shape of ListingSearchPage)."""
+    return _page(result, cursor, [_listing_hit(h) for h in result.hits])
+
+
+def demand_page_data(result: SearchResult, cursor: str | None) -> dict[str, Any]:
+    """A page of demand hits as plain data (the shape of DemandSearchPage)."""
+    return _page(result, cursor, [_demand_hit(h) for h in result.hits])
 
 
 def listing_page(result: SearchResult, cursor: str | None) -> ListingSearchPage:
-    """A page of listing hits."""
-    return ListingSearchPage(
-        items=[listing_hit(h) for h in result.hits],
-        total=result.total,
-        page=result.page,
-        limit=result.per_page,
-        next_cursor=cursor,
-        facets=_facets(result),
-        query=_info(result),
-    )
+    """A page of listing hits (validated model)."""
+    return ListingSearchPage.model_validate(listing_page_data(result, cursor))
 
 
 def demand_page(result: SearchResult, cursor: str | None) -> DemandSearchPage:
-    """A page of demand hits."""
-    return DemandSearchPage(
-        items=[demand_hit(h) for h in result.hits],
-        total=result.total,
-        page=result.page,
-        limit=result.per_page,
-        next_cursor=cursor,
-        facets=_facets(result),
-        query=_info(result),
-    )
+    """A page of demand hits (validated model)."""
+    return DemandSearchPage.model_validate(demand_page_data(result, cursor))
+
+
+def json_response(data: dict[str, Any]) -> Response[Any]:
+    """A 200 with data encoded as JSON as it is (no model round trip)."""
+    return Response(content=msgspec.json.encode(data), media_type=MediaType.JSON)
 
 
 def suggestions(items: Sequence[Suggestion]) -> SuggestionList:
     """Suggestions as returned."""
-    return SuggestionList(
-        items=[
-            SuggestionRead(text=s.text, kind=s.kind, id=uuid.UUID(s.id) if s.id else None, highlighted=s.highlighted)
-            for s in items
-        ]
+    return SuggestionList.model_validate(
+        {"items": [{"text": s.text, "kind": s.kind, "id": s.id, "highlighted": s.highlighted} for s in items]}
     )
