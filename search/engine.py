@@ -20,7 +20,11 @@ __all__ = ["SearchEngine", "get_search_engine", "set_search_engine"]
 
 
 class SearchEngine:
-    """Process-wide: the configured engine's settings and shared state (Meilisearch client, term cache)."""
+    """Process-wide: the configured engine's settings and shared state (Meilisearch client, term cache).
+
+    `results` is the process's cache of answers by (index, version, query), for callers that check
+    the index version (`SearchBackend.version`) before they search.
+    """
 
     def __init__(self, settings: SearchSettings | None = None, *, analyzer: Analyzer | None = None) -> None:
         """Configure from settings (default: the environment)."""
@@ -55,9 +59,7 @@ class SearchEngine:
                     task_timeout_ms=self.settings.meilisearch_task_timeout_seconds * 1000,
                 )
             return self._meili
-        return PostgresSearchBackend(
-            db, settings=self.indexes, analyzer=self.analyzer, cache=self.cache, results=self.results
-        )
+        return PostgresSearchBackend(db, settings=self.indexes, analyzer=self.analyzer, cache=self.cache)
 
     async def bulk_upsert(
         self,

@@ -20,13 +20,12 @@ bonus; ties go to the newest document.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,22 +162,23 @@ _SHARED_CACHE = TermCache()
 
 
 class ResultCache:
-    """Whole search results of this process, keyed by (index, index version, query).
+    """Answers of this process keyed by (index, index version, query): valid exactly while the index is unchanged.
 
-    Every write to an index gives it a new version (a fresh value of a sequence, never reused, not even
-    after a rollback), and a search reads the version in the same round trip as its settings, so a
-    cached result is exactly what the search would find again: hits, totals and facet counts are
-    never staler than the index. Entries also expire after `ttl` seconds; the least recently used
-    ones go first when `max_entries` are held (0: no caching).
+    Every write to a PostgreSQL index gives it a new version (a fresh value of a sequence, never
+    reused, not even after a rollback; see `PostgresSearchBackend.version`), so an answer cached under
+    the version read before the search is exactly what the search would find again. Entries also
+    expire after `ttl` seconds; the least recently used go first when `max_entries` are held (0: none).
+    Values are whatever the caller keeps (the search routes keep encoded pages: bytes, which the
+    garbage collector never has to walk, unlike result objects).
     """
 
     def __init__(self, max_entries: int = 1000, ttl: float = 300.0) -> None:
-        """A cache of at most max_entries results, each kept at most ttl seconds."""
+        """A cache of at most max_entries answers, each kept at most ttl seconds."""
         self.max_entries = max_entries
         self.ttl = ttl
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, SearchResult]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -186,8 +186,8 @@ class ResultCache:
         """Whether anything is kept."""
         return self.max_entries > 0
 
-    def get(self, key: tuple[Any, ...]) -> SearchResult | None:
-        """The cached result, or None."""
+    def get(self, key: Hashable) -> Any | None:
+        """The cached value, or None."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or time.monotonic() - entry[0] >= self.ttl:
@@ -199,12 +199,12 @@ class ResultCache:
             self.hits += 1
             return entry[1]
 
-    def put(self, key: tuple[Any, ...], result: SearchResult) -> None:
-        """Remember a result (dropping the least recently used beyond the size)."""
+    def put(self, key: Hashable, value: Any) -> None:
+        """Remember a value (dropping the least recently used beyond the size)."""
         if not self.enabled:
             return
         with self._lock:
-            self._entries[key] = (time.monotonic(), result)
+            self._entries[key] = (time.monotonic(), value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
@@ -308,12 +308,9 @@ _TOUCH_SQL = text(
     """
 )
 
-# The session settings of a search, and the index version its result is cached under (one round trip).
 _BEGIN_SQL = text(
-    """
-    SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),
-           set_config('work_mem', '32MB', true), (SELECT version FROM search.indexes WHERE name = :index)
-    """
+    "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),"
+    " set_config('work_mem', '32MB', true)"
 )
 
 _TERMS_SQL = text(
@@ -337,17 +334,12 @@ class PostgresSearchBackend:
         settings: Mapping[str, IndexSettings] | None = None,
         analyzer: Analyzer | None = None,
         cache: TermCache | None = None,
-        results: ResultCache | None = None,
     ) -> None:
-        """Bind to a session or connection; settings give each index its typo budget.
-
-        With `results`, searches are answered from that cache while the index has not changed.
-        """
+        """Bind to a session or connection; settings give each index its typo budget."""
         self.db = db
         self.settings = dict(settings or {})
         self.analyzer = analyzer or get_default_analyzer()
         self.cache = cache if cache is not None else _SHARED_CACHE
-        self.results = results
 
     async def _run(self, sql: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None) -> Any:
         statement = text(sql) if isinstance(sql, str) else sql
@@ -503,6 +495,17 @@ class PostgresSearchBackend:
         result = await self._run("SELECT count(*) FROM search.documents WHERE index = :index", {"index": index})
         return int(result.scalar_one())
 
+    async def version(self, index: str) -> int | None:
+        """A number that changes with every write to the index (None before the first write).
+
+        Writes set it to a fresh value of a sequence in their own transaction, so it changes exactly
+        when their documents become visible, and a rolled-back write never leaves a version behind
+        that could come back with other contents.
+        """
+        result = await self._run("SELECT version FROM search.indexes WHERE name = :index", {"index": index})
+        version = result.scalar_one_or_none()
+        return int(version) if version is not None else None
+
     async def _size(self, index: str) -> int:
         """The document count ranking weighs words against: as of the last statistics run, else counted."""
         size = self.cache.size(index)
@@ -625,18 +628,7 @@ class PostgresSearchBackend:
         documents with more and rarer words ranking first.
         """
         started = time.perf_counter()
-        version = (await self._run(_BEGIN_SQL, {"index": index})).one()[3]
-        key = (index, version, query)
-        if self.results is not None and self.results.enabled and version is not None:
-            cached = self.results.get(key)
-            if cached is not None:
-                return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000)
-        result = await self._search(index, query, started)
-        if self.results is not None and version is not None:
-            self.results.put(key, result)
-        return result
-
-    async def _search(self, index: str, query: SearchQuery, started: float) -> SearchResult:
+        await self._run(_BEGIN_SQL)
         settings = self._index_settings(index)
         prepared = prepare_query(
             query.text,

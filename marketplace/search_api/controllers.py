@@ -17,7 +17,6 @@ from marketplace.search_api.service import (
     SearchParams,
     SearchService,
     build_query,
-    next_cursor,
 )
 from marketplace.web import policy
 from marketplace.web.deps import DbSession
@@ -156,8 +155,7 @@ class SearchController(Controller):
             names={"fields": "field", "trade_modes": "trade_mode", "ip_types": "ip_type"},
         )
         query = build_query(LISTINGS, params, facets_allowed=LISTING_FACETS)
-        result = await SearchService(session).search(LISTINGS, query)
-        return views.json_response(views.listing_page_data(result, next_cursor(LISTINGS, query, result)))
+        return views.page_response(*await SearchService(session).page(LISTINGS, query, views.listing_head))
 
     @get(
         "/demands",
@@ -218,8 +216,7 @@ class SearchController(Controller):
             },
         )
         query = build_query(DEMANDS, params, facets_allowed=DEMAND_FACETS)
-        result = await SearchService(session).search(DEMANDS, query)
-        return views.json_response(views.demand_page_data(result, next_cursor(DEMANDS, query, result)))
+        return views.page_response(*await SearchService(session).page(DEMANDS, query, views.demand_head))
 
     @get(
         "/suggest",
