@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -73,8 +74,17 @@ _ALL_WORDS_ENOUGH = 10  # fewer documents with every word: search again with any
 _MAX_TYPO_CANDIDATES = 8
 
 
+_QUOTED: dict[str, str] = {}  # the vocabulary repeats from document to document: quote each word once
+_QUOTED_MAX = 300_000
+
+
 def _quote(token: str) -> str:
-    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+    quoted = _QUOTED.get(token)
+    if quoted is None:
+        quoted = "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+        if len(_QUOTED) < _QUOTED_MAX:
+            _QUOTED[token] = quoted
+    return quoted
 
 
 def tsvector_literal(entries: Sequence[tuple[str, int, str]]) -> str:
@@ -82,8 +92,16 @@ def tsvector_literal(entries: Sequence[tuple[str, int, str]]) -> str:
     by_token: dict[str, list[str]] = {}
     for token, position, weight in entries:
         if token:
-            by_token.setdefault(token, []).append(f"{min(max(position, 1), 16383)}{weight}")
-    return " ".join(f"{_quote(t)}:{','.join(p[:256])}" for t, p in by_token.items())
+            label = f"{position if 0 < position < 16384 else min(max(position, 1), 16383)}{weight}"
+            labels = by_token.get(token)
+            if labels is None:
+                by_token[token] = [label]
+            else:
+                labels.append(label)
+    quote = _quote
+    return " ".join(
+        [f"{quote(t)}:{p[0]}" if len(p) == 1 else f"{quote(t)}:{','.join(p[:256])}" for t, p in by_token.items()]
+    )
 
 
 def _alternative_query(alt: Alternative, weights: str = "") -> str:
@@ -409,7 +427,7 @@ class PostgresSearchBackend:
         stored = {
             "index": index,
             "doc_id": doc.id,
-            "doc": json.dumps(doc.as_json(with_description=False), ensure_ascii=False),
+            "doc": msgspec.json.encode(doc.as_json(with_description=False)).decode(),
         }
         return row, stored, every
 
