@@ -14,9 +14,9 @@ Run: python bench/search_speed.py [--listings 100000] [--queries 1000] [--concur
 3. Serves the app with uvicorn (as `marketplace serve` does), once with the search result cache off
    (`uncached`: every request computed) and once with it on (`cached`, the default configuration:
    the 1-client pass computes each request, the 16-client pass replays the same ones), and sends the
-   same 1,000 search requests (mixed queries: words, two words, traditional, English with typos, one or two characters,
-   empty browse; 3 in 4 with filters; all with every facet) at each concurrency with a small
-   keep-alive client, printing p50/p95/p99 latency and requests/s, next to GET /health (the
+   same 1,000 search requests (mixed queries: words, two words, traditional, English with typos, one
+   or two characters, empty browse; 3 in 4 with filters; all with every facet) at each concurrency
+   with a small keep-alive client, printing p50/p95/p99 latency and requests/s, next to GET /health (the
    framework's floor, measured in the same run) and the engine's own time (the `took_ms` of each
    answer), which tells what dominates.
 

@@ -9,7 +9,9 @@ Storage (built by migration 0003):
 - ``search.stored``: the document as hits show it, read for one page at a time.
 - ``search.terms``: the vocabulary with document frequencies, for typo tolerance (pg_trgm candidates
   checked by edit distance), rarity weights and as-you-type completions.
-- ``search.indexes``: the settings applied to each index.
+- ``search.indexes``: the settings applied to each index, and its ``version``: every write sets it
+  to a fresh value of the sequence ``search.index_version`` (migration 0008), so answers can be
+  cached by (index, version, query) and are never staler than the index (``ResultCache``).
 
 Matching: every query word (with its synonyms, dictionary parts, typo corrections and, for the last
 word, prefix completions) must be present, words in more than a quarter of the documents aside;
