@@ -2,17 +2,21 @@
 
 Run: python bench/search_speed.py [--listings 100000] [--queries 1000] [--concurrency 1 16]
                                   [--workers 1] [--max-seconds 1200] [--shared-buffers 1GB]
-                                  [--database-url URL]
+                                  [--modes uncached cached] [--database-url URL]
 
 1. Starts an embedded PostgreSQL in a temporary folder with shared_buffers=1GB (--shared-buffers), or
    uses --database-url / DATABASE_URL (whose `listings` search index it replaces), and migrates it.
 2. Generates realistic listings (bench/search_corpus.py: nine SEI categories, 225 subjects, varied
    titles, summaries and descriptions, some English and traditional text) and indexes them with the
    configured engine (analysis in a worker thread overlapping the writes), printing listings/s.
-3. Serves the app with uvicorn (as `marketplace serve` does) and sends the same 1,000 search
-   requests (mixed queries: words, two words, traditional, English with typos, one or two characters,
-   empty browse; 3 in 4 with filters; all with every facet) at each concurrency with a small
-   keep-alive client, printing p50/p95/p99 latency and requests/s, next to GET /health (the
+   As the floor of indexing, the same listings are then written as plain JSON rows (no analysis, no
+   search index: `--no-baseline-indexing` skips it) and the ratio is printed.
+3. Serves the app with uvicorn (as `marketplace serve` does), once with the search result cache off
+   (`uncached`: every request computed) and once with it on (`cached`, the default configuration:
+   the 1-client pass computes each request, the 16-client pass replays the same ones), and sends the
+   same 1,000 search requests (mixed queries: words, two words, traditional, English with typos, one
+   or two characters, empty browse; 3 in 4 with filters; all with every facet) at each concurrency
+   with a small keep-alive client, printing p50/p95/p99 latency and requests/s, next to GET /health (the
    framework's floor, measured in the same run) and the engine's own time (the `took_ms` of each
    answer), which tells what dominates.
 
@@ -116,6 +120,39 @@ async def index_listings(url: str, count: int, *, batch: int, deadline: Deadline
         await db.dispose()
 
 
+async def plain_insert(url: str, count: int, *, batch: int) -> tuple[int, float]:
+    """The indexing floor: the same generated listings written as plain JSON rows (no analysis, no index)."""
+    import json
+
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from marketplace.config import to_asyncpg_url
+
+    db = create_async_engine(to_asyncpg_url(url), pool_size=1)
+    insert = text("INSERT INTO plain_listings (doc_id, doc) VALUES (:doc_id, CAST(:doc AS jsonb))")
+    try:
+        async with db.connect() as conn:
+            await conn.execute(text("CREATE TEMPORARY TABLE plain_listings (doc_id text PRIMARY KEY, doc jsonb)"))
+            await conn.commit()
+            started = time.perf_counter()
+            chunk: list[dict[str, str]] = []
+            written = 0
+            for doc in listings(count):
+                chunk.append({"doc_id": doc.id, "doc": json.dumps(doc.as_json(), ensure_ascii=False)})
+                if len(chunk) == batch:
+                    await conn.execute(insert, chunk)
+                    await conn.commit()
+                    written, chunk = written + len(chunk), []
+            if chunk:
+                await conn.execute(insert, chunk)
+                await conn.commit()
+                written += len(chunk)
+            return written, time.perf_counter() - started
+    finally:
+        await db.dispose()
+
+
 async def fetch(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> tuple[int, bytes]:
     """One GET on a keep-alive connection: (status, body)."""
     writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: application/json\r\n\r\n".encode())
@@ -197,7 +234,7 @@ def search_paths(count: int) -> list[str]:
     return out
 
 
-def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+def serve(url: str, port: int, workers: int, log: Path, cache_size: int | None) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -205,6 +242,8 @@ def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[byte
         "DB_POOL_SIZE": "20",
         "DB_MAX_OVERFLOW": "10",
     }
+    if cache_size is not None:
+        env["SEARCH_RESULT_CACHE_SIZE"] = str(cache_size)
     command = [
         sys.executable,
         "-m",
@@ -225,20 +264,30 @@ def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[byte
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def run(url: str, args: argparse.Namespace) -> None:
-    deadline = Deadline(args.max_seconds)
-    print(f"indexing {args.listings} generated listings ...", flush=True)
-    indexed, seconds = asyncio.run(index_listings(url, args.listings, batch=args.batch, deadline=deadline))
-    print(f"indexing: {indexed} listings in {seconds:.1f}s = {indexed / seconds:,.0f} listings/s", flush=True)
+# (name, SEARCH_RESULT_CACHE_SIZE of the server, what the figures mean)
+MODES: dict[str, tuple[int | None, str]] = {
+    "uncached": (0, "result cache off: every request is computed by the engine"),
+    "cached": (None, "result cache on (default size): each concurrency replays the same requests"),
+}
+
+
+def measure(url: str, args: argparse.Namespace, mode: str, deadline: Deadline) -> dict[int, dict[str, Any]]:
+    """Serve the app in one cache mode and load it at each concurrency; p95 per concurrency."""
+    cache_size, meaning = MODES[mode]
     port = free_port()
+    figures: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="search-speed-log-") as tmp:
         log = Path(tmp) / "server.log"
-        server = serve(url, port, args.workers, log)
+        server = serve(url, port, args.workers, log, cache_size)
         try:
             wait_ready("127.0.0.1", port, server, timeout=120)
             paths = search_paths(args.queries)
             asyncio.run(load("127.0.0.1", port, paths[: min(200, len(paths))], 4))  # warm-up
-            print(f"search: {len(paths)} requests (facets=all; 3 in 4 with filters), uvicorn workers={args.workers}")
+            print(
+                f"search, {mode} ({meaning}): {len(paths)} requests (facets=all; 3 in 4 with filters),"
+                f" uvicorn workers={args.workers}",
+                flush=True,
+            )
             for concurrency in args.concurrency:
                 if deadline.left < 30:
                     print("  (time budget spent; stopping)")
@@ -251,11 +300,37 @@ def run(url: str, args: argparse.Namespace) -> None:
                 totals = result["totals"]
                 if totals:
                     print(f"    matches per query: median {statistics.median(totals):.0f}, max {max(totals)}")
+                figures[concurrency] = {"search": result, "health": health}
         finally:
             stop_process(server)
             text = log.read_text(errors="replace").strip()
             if "Traceback" in text:
                 print("server log:\n" + text[-3000:])
+    return figures
+
+
+def run(url: str, args: argparse.Namespace) -> None:
+    deadline = Deadline(args.max_seconds)
+    print(f"indexing {args.listings} generated listings ...", flush=True)
+    indexed, seconds = asyncio.run(index_listings(url, args.listings, batch=args.batch, deadline=deadline))
+    print(f"indexing: {indexed} listings in {seconds:.1f}s = {indexed / seconds:,.0f} listings/s", flush=True)
+    if args.baseline_indexing:
+        plain, plain_seconds = asyncio.run(plain_insert(url, args.listings, batch=args.batch))
+        rate, plain_rate = indexed / seconds, plain / plain_seconds
+        print(
+            f"baseline: {plain} listings as plain JSON rows (no analysis, no index) in {plain_seconds:.1f}s"
+            f" = {plain_rate:,.0f} listings/s; indexing / baseline = {rate / plain_rate:.2f}",
+            flush=True,
+        )
+    results = {mode: measure(url, args, mode, deadline) for mode in args.modes}
+    if len(results) > 1:
+        print("summary (p95 ms; ratio to the /health floor of the same load):")
+        for mode, figures in results.items():
+            for concurrency, pair in figures.items():
+                p95, floor = pct(pair["search"]["latencies"], 95), pct(pair["health"]["latencies"], 95)
+                print(
+                    f"  {mode:<9} {concurrency:>3} clients: p95 {p95:7.1f} ms  (/health p95 {floor:5.1f} ms, x{p95 / floor:.0f})"
+                )
 
 
 def main() -> None:
@@ -265,6 +340,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--modes", nargs="+", choices=list(MODES), default=list(MODES), help="server result-cache modes to measure"
+    )
+    parser.add_argument(
+        "--baseline-indexing",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time plain inserts of the same listings (the floor of indexing)",
+    )
     parser.add_argument("--max-seconds", type=float, default=1200.0, help="stop after this long")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument(

@@ -46,6 +46,10 @@ class SearchBackend(Protocol):
         """As-you-type suggestions for partial input: completions of the last word, then titles."""
         ...
 
+    async def version(self, index: str) -> int | None:
+        """A token that changes whenever the index changes (so answers can be cached), or None: cannot tell."""
+        ...
+
     async def count(self, index: str) -> int:
         """How many documents the index holds."""
         ...

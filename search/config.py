@@ -29,6 +29,19 @@ class SearchSettings(BaseSettings):
         default=120, ge=1, le=3600, description="How long a write waits for Meilisearch to apply it."
     )
 
+    search_result_cache_size: int = Field(
+        default=1000,
+        ge=0,
+        le=100_000,
+        description=(
+            "Search results each server process keeps (PostgreSQL engine; 0: none). A result is reused only"
+            " while its index has not changed, so answers are never staler than the index."
+        ),
+    )
+    search_result_cache_seconds: float = Field(
+        default=300.0, gt=0, le=86_400, description="How long a cached search result may be reused at most."
+    )
+
     @property
     def engine(self) -> str:
         """The engine these settings select: "meilisearch" or "postgres"."""

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from search.backend import SearchBackend
 from search.config import SearchSettings, get_search_settings
 from search.model import IndexSettings, SearchDocument
-from search.postgres import PostgresSearchBackend, TermCache
+from search.postgres import PostgresSearchBackend, ResultCache, TermCache
 from search.settings import INDEXES, index_settings
 from search.text import Analyzer, get_default_analyzer
 
@@ -20,7 +20,11 @@ __all__ = ["SearchEngine", "get_search_engine", "set_search_engine"]
 
 
 class SearchEngine:
-    """Process-wide: the configured engine's settings and shared state (Meilisearch client, term cache)."""
+    """Process-wide: the configured engine's settings and shared state (Meilisearch client, term cache).
+
+    `results` is the process's cache of answers by (index, version, query), for callers that check
+    the index version (`SearchBackend.version`) before they search.
+    """
 
     def __init__(self, settings: SearchSettings | None = None, *, analyzer: Analyzer | None = None) -> None:
         """Configure from settings (default: the environment)."""
@@ -28,6 +32,9 @@ class SearchEngine:
         self.analyzer = analyzer or get_default_analyzer()
         self.indexes: dict[str, IndexSettings] = {name: index_settings(name, self.analyzer) for name in INDEXES}
         self.cache = TermCache()
+        self.results = ResultCache(
+            self.settings.search_result_cache_size, ttl=self.settings.search_result_cache_seconds
+        )
         self._meili: SearchBackend | None = None
 
     @property

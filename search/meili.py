@@ -254,6 +254,10 @@ class MeilisearchBackend:
     async def refresh_statistics(self, index: str) -> None:
         """Nothing to do: Meilisearch keeps its own statistics."""
 
+    async def version(self, index: str) -> int | None:
+        """None: Meilisearch applies writes asynchronously, so answers here are never cached."""
+        return None
+
     async def count(self, index: str) -> int:
         """Documents in the index (0 if it does not exist yet)."""
         try:

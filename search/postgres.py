@@ -9,7 +9,9 @@ Storage (built by migration 0003):
 - ``search.stored``: the document as hits show it, read for one page at a time.
 - ``search.terms``: the vocabulary with document frequencies, for typo tolerance (pg_trgm candidates
   checked by edit distance), rarity weights and as-you-type completions.
-- ``search.indexes``: the settings applied to each index.
+- ``search.indexes``: the settings applied to each index, and its ``version``: every write sets it
+  to a fresh value of the sequence ``search.index_version`` (migration 0008), so answers can be
+  cached by (index, version, query) and are never staler than the index (``ResultCache``).
 
 Matching: every query word (with its synonyms, dictionary parts, typo corrections and, for the last
 word, prefix completions) must be present, words in more than a quarter of the documents aside;
@@ -22,11 +24,14 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -56,7 +61,7 @@ from search.prepare import (
 )
 from search.text import Analyzer, get_default_analyzer
 
-__all__ = ["PostgresSearchBackend", "PreparedBatch", "TermCache", "tsquery_of", "tsvector_literal"]
+__all__ = ["PostgresSearchBackend", "PreparedBatch", "ResultCache", "TermCache", "tsquery_of", "tsvector_literal"]
 
 _HEAD_SUMMARY_CHARS = 400  # the start of the summary ranks as summary; the rest as description
 _HEAD_BASES = {"title": 1, "keywords": 400, "holder": 1400, "summary": 1700}
@@ -71,8 +76,17 @@ _ALL_WORDS_ENOUGH = 10  # fewer documents with every word: search again with any
 _MAX_TYPO_CANDIDATES = 8
 
 
+_QUOTED: dict[str, str] = {}  # the vocabulary repeats from document to document: quote each word once
+_QUOTED_MAX = 300_000
+
+
 def _quote(token: str) -> str:
-    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+    quoted = _QUOTED.get(token)
+    if quoted is None:
+        quoted = "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+        if len(_QUOTED) < _QUOTED_MAX:
+            _QUOTED[token] = quoted
+    return quoted
 
 
 def tsvector_literal(entries: Sequence[tuple[str, int, str]]) -> str:
@@ -80,8 +94,16 @@ def tsvector_literal(entries: Sequence[tuple[str, int, str]]) -> str:
     by_token: dict[str, list[str]] = {}
     for token, position, weight in entries:
         if token:
-            by_token.setdefault(token, []).append(f"{min(max(position, 1), 16383)}{weight}")
-    return " ".join(f"{_quote(t)}:{','.join(p[:256])}" for t, p in by_token.items())
+            label = f"{position if 0 < position < 16384 else min(max(position, 1), 16383)}{weight}"
+            labels = by_token.get(token)
+            if labels is None:
+                by_token[token] = [label]
+            else:
+                labels.append(label)
+    quote = _quote
+    return " ".join(
+        [f"{quote(t)}:{p[0]}" if len(p) == 1 else f"{quote(t)}:{','.join(p[:256])}" for t, p in by_token.items()]
+    )
 
 
 def _alternative_query(alt: Alternative, weights: str = "") -> str:
@@ -159,6 +181,63 @@ class TermCache:
 _SHARED_CACHE = TermCache()
 
 
+class ResultCache:
+    """Answers of this process keyed by (index, index version, query): valid exactly while the index is unchanged.
+
+    Every write to a PostgreSQL index gives it a new version (a fresh value of a sequence, never
+    reused, not even after a rollback; see `PostgresSearchBackend.version`), so an answer cached under
+    the version read before the search is exactly what the search would find again. Entries also
+    expire after `ttl` seconds; the least recently used go first when `max_entries` are held (0: none).
+    Values are whatever the caller keeps (the search routes keep encoded pages: bytes, which the
+    garbage collector never has to walk, unlike result objects).
+    """
+
+    def __init__(self, max_entries: int = 1000, ttl: float = 300.0) -> None:
+        """A cache of at most max_entries answers, each kept at most ttl seconds."""
+        self.max_entries = max_entries
+        self.ttl = ttl
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is kept."""
+        return self.max_entries > 0
+
+    def get(self, key: Hashable) -> Any | None:
+        """The cached value, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or time.monotonic() - entry[0] >= self.ttl:
+                if entry is not None:
+                    del self._entries[key]
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Remember a value (dropping the least recently used beyond the size)."""
+        if not self.enabled:
+            return
+        with self._lock:
+            self._entries[key] = (time.monotonic(), value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def forget(self) -> None:
+        """Drop every entry."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedBatch:
     """Analysed documents, ready to write."""
@@ -183,26 +262,37 @@ _FACET_KEYS: dict[Facet, str] = {
 _ARRAY_FACETS = frozenset({Facet.field_codes, Facet.trade_modes, Facet.ip_types})
 
 
-def _aggregate_sql(facets: Sequence[Facet], source: str = "m") -> str:
-    """One pass over the matches: the total and price range, and a count per facet key.
+def _aggregate_sql(facets: Sequence[Facet], max_values: int, source: str = "m") -> str:
+    """One pass over the matches: the total and price range, and a count per facet key (as JSON text).
 
     Array facets are grouped by the whole array (few distinct ones) and split into values in Python,
-    which is much cheaper than unnesting every matching row.
+    which is much cheaper than unnesting every matching row. A scalar facet's values are its groups,
+    so only its `max_values` largest (ties by value, byte order as Python sorts them) leave the
+    database: a broad match has thousands of holders, and shipping and decoding them all cost more
+    than counting them.
     """
     if not facets:
         return f"""
-            (SELECT json_agg(json_build_array(-1, NULL, n, lo, hi))
+            (SELECT CAST(json_agg(json_build_array(-1, NULL, n, lo, hi)) AS text)
              FROM (SELECT count(*) AS n, min(price_min) AS lo, max(price_max) AS hi FROM {source}) g) AS aggregates
         """
     columns = [_FACET_KEYS[f] for f in facets]
     sets = ", ".join(["()", *(f"({c})" for c in columns)])
     which = " ".join(f"WHEN GROUPING({c}) = 0 THEN {i}" for i, c in enumerate(columns))
+    key = " ".join(f"WHEN GROUPING({c}) = 0 THEN to_json({c})" for c in columns)
+    label = " ".join(f"WHEN GROUPING({c}) = 0 THEN CAST({c} AS text)" for c in columns)
+    arrays = [str(i) for i, f in enumerate(facets) if f in _ARRAY_FACETS] or ["-2"]
     return f"""
-        (SELECT json_agg(json_build_array(w, k, n, lo, hi)) FROM (
-            SELECT CASE {which} ELSE -1 END AS w, json_build_array({", ".join(columns)}) AS k,
-                   count(*) AS n, min(price_min) AS lo, max(price_max) AS hi
-            FROM {source} GROUP BY GROUPING SETS ({sets})
-        ) g) AS aggregates
+        (SELECT CAST(json_agg(json_build_array(w, k, n, lo, hi)) AS text) FROM (
+            SELECT g.*, row_number() OVER (
+                PARTITION BY w, t IS NULL ORDER BY n DESC, t COLLATE "C"
+            ) AS r
+            FROM (
+                SELECT CASE {which} ELSE -1 END AS w, CASE {key} END AS k, CASE {label} END AS t,
+                       count(*) AS n, min(price_min) AS lo, max(price_max) AS hi
+                FROM {source} GROUP BY GROUPING SETS ({sets})
+            ) g
+        ) g WHERE w = -1 OR w IN ({", ".join(arrays)}) OR (t IS NOT NULL AND r <= {int(max_values)})) AS aggregates
     """
 
 
@@ -239,6 +329,19 @@ _STORE_SQL = text(
     VALUES (:index, :doc_id, CAST(:doc AS jsonb), now())
     ON CONFLICT (index, doc_id) DO UPDATE SET doc = excluded.doc, indexed_at = excluded.indexed_at
     """
+)
+
+_TOUCH_SQL = text(
+    """
+    INSERT INTO search.indexes (name, digest, settings, applied_at, version)
+    VALUES (:index, '', '{}', now(), nextval('search.index_version'))
+    ON CONFLICT (name) DO UPDATE SET version = excluded.version
+    """
+)
+
+_BEGIN_SQL = text(
+    "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),"
+    " set_config('work_mem', '32MB', true)"
 )
 
 _TERMS_SQL = text(
@@ -293,6 +396,10 @@ class PostgresSearchBackend:
             {"name": settings.name, "digest": settings.digest, "settings": _settings_json(settings)},
         )
 
+    async def _touch(self, index: str) -> None:
+        """Give the index a new version (first, before any document row is locked: one lock order)."""
+        await self._run(_TOUCH_SQL, {"index": index})
+
     def _row(self, index: str, doc: SearchDocument) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
         analysed = document_tokens(doc, self.analyzer)
         # Ranking needs each token's strongest field, not every occurrence: the first offset per weight.
@@ -333,7 +440,7 @@ class PostgresSearchBackend:
         stored = {
             "index": index,
             "doc_id": doc.id,
-            "doc": json.dumps(doc.as_json(with_description=False), ensure_ascii=False),
+            "doc": msgspec.json.encode(doc.as_json(with_description=False)).decode(),
         }
         return row, stored, every
 
@@ -354,6 +461,7 @@ class PostgresSearchBackend:
     async def write(self, batch: PreparedBatch) -> None:
         """Write prepared rows; their new words join the vocabulary."""
         if batch.rows:
+            await self._touch(batch.index)
             await self._run(_UPSERT_SQL, batch.rows)
             await self._run(_STORE_SQL, batch.stored)
             await self._run(_TERMS_SQL, {"index": batch.index, "terms": batch.vocabulary})
@@ -367,6 +475,7 @@ class PostgresSearchBackend:
         """Remove documents by id."""
         if ids:
             params = {"index": index, "ids": sorted(set(ids))}
+            await self._touch(index)
             await self._run(
                 "DELETE FROM search.documents WHERE index = :index AND doc_id = ANY(CAST(:ids AS text[]))", params
             )
@@ -376,12 +485,14 @@ class PostgresSearchBackend:
 
     async def clear(self, index: str) -> None:
         """Remove every document and the vocabulary of the index."""
+        await self._touch(index)
         for table in ("documents", "stored", "terms"):
             await self._run(f"DELETE FROM search.{table} WHERE index = :index", {"index": index})
         self.cache.forget(index)
 
     async def refresh_statistics(self, index: str) -> None:
         """Recount document frequencies from the index (and drop words no document has any more)."""
+        await self._touch(index)
         await self._run(
             """
             WITH s AS (
@@ -414,6 +525,17 @@ class PostgresSearchBackend:
         """How many documents the index holds."""
         result = await self._run("SELECT count(*) FROM search.documents WHERE index = :index", {"index": index})
         return int(result.scalar_one())
+
+    async def version(self, index: str) -> int | None:
+        """A number that changes with every write to the index (None before the first write).
+
+        Writes set it to a fresh value of a sequence in their own transaction, so it changes exactly
+        when their documents become visible, and a rolled-back write never leaves a version behind
+        that could come back with other contents.
+        """
+        result = await self._run("SELECT version FROM search.indexes WHERE name = :index", {"index": index})
+        version = result.scalar_one_or_none()
+        return int(version) if version is not None else None
 
     async def _size(self, index: str) -> int:
         """The document count ranking weighs words against: as of the last statistics run, else counted."""
@@ -537,6 +659,7 @@ class PostgresSearchBackend:
         documents with more and rarer words ranking first.
         """
         started = time.perf_counter()
+        await self._run(_BEGIN_SQL)
         settings = self._index_settings(index)
         prepared = prepare_query(
             query.text,
@@ -544,10 +667,6 @@ class PostgresSearchBackend:
             prefix=query.prefix,
             typo_min_one=settings.typo_min_one,
             typo_min_two=settings.typo_min_two,
-        )
-        await self._run(
-            "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),"
-            " set_config('work_mem', '32MB', true)"
         )
         params: dict[str, Any] = {"index": index, "limit": query.per_page, "offset": query.offset}
         selects = ["d.doc_id", "d.published_at", "d.price_min", "d.price_max"]
@@ -582,7 +701,7 @@ class PostgresSearchBackend:
                 SELECT d.doc_id, 0.0::float8 AS score, d.published_at, d.price_min, d.price_max FROM {matches}
                 ORDER BY {order} LIMIT :limit OFFSET :offset
             )"""
-            aggregates = _aggregate_sql(query.facets, f"(SELECT d.* FROM {matches}) AS d")
+            aggregates = _aggregate_sql(query.facets, settings.max_facet_values, f"(SELECT d.* FROM {matches}) AS d")
         else:
             head = f"""
             WITH m AS MATERIALIZED (
@@ -591,22 +710,26 @@ class PostgresSearchBackend:
                 SELECT doc_id, score, published_at, price_min, price_max FROM m ORDER BY {order}
                 LIMIT :limit OFFSET :offset
             )"""
-            aggregates = _aggregate_sql(query.facets)
+            aggregates = _aggregate_sql(query.facets, settings.max_facet_values)
         sql = f"""{head}
             SELECT
                 {aggregates},
-                (SELECT json_agg(json_build_array(doc_id, score, x.doc) ORDER BY {order})
+                (SELECT CAST(json_agg(json_build_array(doc_id, score, x.doc) ORDER BY {order}) AS text)
                    FROM page, LATERAL (
                        SELECT s.doc FROM search.stored s WHERE s.index = :index AND s.doc_id = page.doc_id
                    ) AS x) AS hits
         """
-        row = (await self._run(sql, params)).mappings().one()
-        if fallback is not None and _total(row["aggregates"]) < _ALL_WORDS_ENOUGH:
+        # JSON comes back as text and is decoded here with msgspec (several times faster than the
+        # driver's json.loads, which dominated the API's own time on broad matches).
+        row = (await self._run(sql, params)).one()
+        aggregate_rows = _decode(row.aggregates)
+        if fallback is not None and _total(aggregate_rows) < _ALL_WORDS_ENOUGH:
             params["mq"] = fallback
-            row = (await self._run(sql, params)).mappings().one()
+            row = (await self._run(sql, params)).one()
+            aggregate_rows = _decode(row.aggregates)
         highlighter = query_highlighter(prepared) if query.highlight and not prepared.is_empty else None
         hits = []
-        for _doc_id, score, doc in row["hits"] or []:
+        for _doc_id, score, doc in _decode(row.hits) or []:
             document = SearchDocument.from_json(doc)
             hits.append(
                 SearchHit(
@@ -617,12 +740,11 @@ class PostgresSearchBackend:
             )
         counts: dict[Facet, dict[str, int]] = {f: {} for f in query.facets}
         total, low, high = 0, None, None
-        for which, key, n, lo, hi in row["aggregates"] or []:
+        for which, value, n, lo, hi in aggregate_rows or []:
             if which == -1:
                 total, low, high = int(n), lo, hi
                 continue
             facet = query.facets[which]
-            value = key[which]
             for item in value if facet in _ARRAY_FACETS else [value]:
                 if item is not None:
                     name = str(item).lower() if isinstance(item, bool) else str(item)
@@ -760,6 +882,10 @@ _FACET_COLUMN: dict[Facet, str] = {
     Facet.state_funded: "d.state_funded",
     Facet.has_auction: "d.has_auction",
 }
+
+
+def _decode(raw: str | None) -> Any:
+    return msgspec.json.decode(raw) if raw is not None else None
 
 
 def _total(aggregates: list[Any] | None) -> int:

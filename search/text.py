@@ -68,6 +68,7 @@ MAX_TOKEN_CHARS = 64
 _MAX_SUBWORD_SOURCE = 16  # longest word whose dictionary sub-words are looked up
 _MAX_SUBWORD_CHARS = 8  # longest sub-word looked up
 _DOCUMENT_CACHE_SIZE = 100_000  # words whose document tokens are remembered
+_SHORT_TEXT_CHARS = 32  # texts this short are cached whole by analyze_document_positions
 
 _STOPWORD_TEXT = """
     的 地 得 了 着 过 和 与 及 或 等 等等 之 其 及其 以及 或者 并 并且 而 且 而且 但 但是 也 都 就 还 又
@@ -450,6 +451,7 @@ class Analyzer:
         self._jieba: Any = None
         self._synonyms: SynonymTable | None = None
         self._document_cache: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+        self._short_cache: dict[str, tuple[tuple[str, int], ...]] = {}
         self.load_seconds: float | None = None
 
     # -- loading -------------------------------------------------------------------------------
@@ -558,7 +560,21 @@ class Analyzer:
         return result
 
     def analyze_document_positions(self, text: str) -> list[tuple[str, int]]:
-        """The tokens of analyze_document, each with the offset in normalize(text) where it starts."""
+        """The tokens of analyze_document, each with the offset in normalize(text) where it starts.
+
+        Short texts (keywords, holder names, which recur from document to document) are analysed once.
+        """
+        if len(text) > _SHORT_TEXT_CHARS:
+            return self._analyze_document_positions(text)
+        cached = self._short_cache.get(text)
+        if cached is None:
+            cached = tuple(self._analyze_document_positions(text))
+            if len(self._short_cache) >= _DOCUMENT_CACHE_SIZE:
+                self._short_cache.clear()
+            self._short_cache[text] = cached
+        return list(cached)
+
+    def _analyze_document_positions(self, text: str) -> list[tuple[str, int]]:
         norm = normalize(text)
         matches = list(_TOKEN_RE.finditer(norm)) if norm else []
         if not matches:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 
 from marketplace.listings.models import IPAssetType, TradeMode
@@ -17,7 +17,6 @@ from marketplace.search_api.service import (
     SearchParams,
     SearchService,
     build_query,
-    next_cursor,
 )
 from marketplace.web import policy
 from marketplace.web.deps import DbSession
@@ -133,7 +132,7 @@ class SearchController(Controller):
         limit: Limit = None,
         cursor: Cursor = None,
         highlight: Highlight = None,
-    ) -> ListingSearchPage:
+    ) -> Response[ListingSearchPage]:
         """Search listings."""
         params = SearchParams(
             q=q,
@@ -157,8 +156,7 @@ class SearchController(Controller):
             names={"fields": "field", "trade_modes": "trade_mode", "ip_types": "ip_type"},
         )
         query = build_query(LISTINGS, params, facets_allowed=LISTING_FACETS)
-        result = await SearchService(session).search(LISTINGS, query)
-        return views.listing_page(result, next_cursor(LISTINGS, query, result))
+        return views.page_response(*await SearchService(session).page(LISTINGS, query, views.listing_head))
 
     @get(
         "/demands",
@@ -192,7 +190,7 @@ class SearchController(Controller):
         limit: Limit = None,
         cursor: Cursor = None,
         highlight: Highlight = None,
-    ) -> DemandSearchPage:
+    ) -> Response[DemandSearchPage]:
         """Search demands."""
         params = SearchParams(
             q=q,
@@ -219,8 +217,7 @@ class SearchController(Controller):
             },
         )
         query = build_query(DEMANDS, params, facets_allowed=DEMAND_FACETS)
-        result = await SearchService(session).search(DEMANDS, query)
-        return views.demand_page(result, next_cursor(DEMANDS, query, result))
+        return views.page_response(*await SearchService(session).page(DEMANDS, query, views.demand_head))
 
     @get(
         "/suggest",

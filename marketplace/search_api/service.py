@@ -223,12 +223,36 @@ def next_cursor(index: str, query: SearchQuery, result: SearchResult) -> str | N
     return encode_cursor([query.page + 1, query.per_page, _query_digest(index, query.text, query.filters, query.sort)])
 
 
+RenderPage = Callable[[SearchResult, str | None], bytes]
+"""Encodes a result page (with the cursor of the next one) as the route answers it."""
+
+
 class SearchService:
     """Runs searches and suggestions on whichever engine is configured."""
 
     def __init__(self, session: AsyncSession, engine: SearchEngine | None = None) -> None:
         self.engine = engine or get_search_engine()
         self.backend = self.engine.backend(session)
+
+    async def page(self, index: str, query: SearchQuery, render: RenderPage) -> tuple[bytes, tuple[str, ...], float]:
+        """A page as `render` encodes it, the query's terms and the milliseconds it took.
+
+        Encoded pages are kept in the process's result cache under the index version read before the
+        search, so a repeated search is answered from memory until the index changes in any way (or
+        the entry expires); engines that cannot tell their version are always asked.
+        """
+        started = time.perf_counter()
+        cache = self.engine.results
+        version = await self.backend.version(index) if cache.enabled else None
+        key = (index, version, query)
+        if version is not None and (cached := cache.get(key)) is not None:
+            head, terms = cached
+            return head, terms, (time.perf_counter() - started) * 1000
+        result = await self.search(index, query)
+        head, terms = render(result, next_cursor(index, query, result)), result.terms
+        if version is not None:
+            cache.put(key, (head, terms))
+        return head, terms, result.took_ms
 
     async def search(self, index: str, query: SearchQuery) -> SearchResult:
         """One search; engine trouble becomes a 503."""

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.accounts.models import OrganizationKind, Role
 from marketplace.events.worker import Worker, WorkerConfig
 from marketplace.search_api import tasks
+from marketplace.search_api.schemas import DemandSearchPage, ListingSearchPage
+from search.engine import get_search_engine
 from search.text import normalize
 from tests.catalogue import API, create_demand, create_listing, published_listing, transition
 from tests.factories import Actor, Factory
@@ -234,3 +236,82 @@ async def test_wrongly_typed_numbers_are_a_400_not_a_500(client: httpx.AsyncClie
     response = await client.get(f"{API}/search/listings", params={"trl_min": "seven"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["parameter"] == "trl_min"
+
+
+async def test_pages_have_the_shape_of_their_models(
+    client: httpx.AsyncClient, people: dict[str, Actor], sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Pages are encoded straight from plain data: they must be exactly what their models would write."""
+    word = marker()
+    await published_listing(client, people["owner"], people["platform"], title_zh=f"{word}钠离子电池", title_en=None)
+    await create_demand(client, people["enterprise"], title=f"{word}寻求钠离子电池技术")
+    await index_pending(sessionmaker)
+    listings = await search(client, q=word, facets="all")
+    demands = await search(client, "demands", q=word, facets="all")
+    assert listings["total"] == 1 and demands["total"] == 1
+    assert ListingSearchPage.model_validate(listings).model_dump(mode="json") == listings
+    assert DemandSearchPage.model_validate(demands).model_dump(mode="json") == demands
+    assert listings["items"][0]["published_at"].endswith("Z") or "+" in listings["items"][0]["published_at"]
+
+
+async def test_a_repeated_search_is_answered_again_after_every_index_change(
+    client: httpx.AsyncClient, people: dict[str, Actor], sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    engine = get_search_engine()
+    word = marker()
+    first = await published_listing(client, people["owner"], people["platform"], title_zh=f"{word}第一项成果")
+    await index_pending(sessionmaker)
+    assert (await search(client, q=word, facets="trl"))["total"] == 1
+    hits = engine.results.hits
+    assert (await search(client, q=word, facets="trl"))["total"] == 1
+    assert engine.results.hits == hits + 1  # the same search, the same index: from the cache
+    await published_listing(client, people["owner"], people["platform"], title_zh=f"{word}第二项成果")
+    await index_pending(sessionmaker)
+    again = await search(client, q=word, facets="trl")
+    assert again["total"] == 2 and first.json()["id"] in {i["id"] for i in again["items"]}
+    assert again["facets"]["trl"][0]["count"] == 2
+
+
+async def test_odd_text_at_the_edges_is_an_answer_not_a_500(
+    client: httpx.AsyncClient, people: dict[str, Actor], sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    word = marker()
+    listing = await published_listing(client, people["owner"], people["platform"], title_zh=f"{word}储能电池管理系统")
+    await index_pending(sessionmaker)
+    # the longest accepted query, mixed scripts, the listing's word inside
+    longest = (f"{word} 储能电池 battery management 😀 " * 100)[:1000]
+    found = await search(client, q=longest, facets="all")
+    assert listing.json()["id"] in {i["id"] for i in found["items"]}
+    # emoji next to words do not hide them
+    assert [i["id"] for i in (await search(client, q=f"🔋{word}🚀"))["items"]] == [listing.json()["id"]]
+    # NUL and other control characters, filter syntax of both engines, on both routes
+    for q in ("\x00", f"{word}\x00储能", "\x1b[31m", 'field_codes = "1" OR 1=1', "_geoRadius(1,2,3) AND trl > 3"):
+        for what in ("listings", "demands"):
+            response = await client.get(f"{API}/search/{what}", params={"q": q, "facets": "all"})
+            assert response.status_code == 200, (what, q, response.text)
+        suggest = await client.get(f"{API}/search/suggest", params={"q": q})
+        assert suggest.status_code == 200, (q, suggest.text)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "parameter"),
+    [
+        ("demands", {"q": "x" * 10_000}, 422, "q"),
+        ("suggest", {"q": "y" * 10_000}, 422, "q"),
+        ("suggest", {"q": "锂", "limit": "500"}, 422, "limit"),
+        ("listings", {"limit": "100000000000000000000000"}, 422, "limit"),
+        ("listings", {"page": "99999999999999999999999999"}, 422, "page"),
+        ("listings", {"page": "2000000000", "limit": "100"}, 422, "page"),
+        ("listings", {"price_max": "ten"}, 400, "price_max"),
+        ("demands", {"trade_mode": "' OR 1=1 --"}, 422, "trade_mode"),
+        ("listings", {"field": "1' OR '1'='1"}, 422, "field"),
+        ("listings", {"region": "44 OR 1=1"}, 422, "region"),
+    ],
+)
+async def test_out_of_range_or_unknown_values_are_a_4xx_naming_the_parameter(
+    client: httpx.AsyncClient, path: str, params: dict[str, str], status: int, parameter: str
+) -> None:
+    response = await client.get(f"{API}/search/{path}", params=params)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["errors"][0]["parameter"] == parameter
