@@ -1,7 +1,7 @@
 """Search speed: a version per search index, so cached results can be told from stale ones
 
 Revision ID: 0008_search_speed
-Revises: 0005
+Revises: 0006_money
 Create Date: 2026-11-26 09:50:00.000000
 
 Every write to an index (upsert, delete, clear, statistics) sets its `version` to a fresh value of
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0008_search_speed'
-down_revision: str | None = '0005'
+down_revision: str | None = '0006_money'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
