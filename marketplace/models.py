@@ -25,6 +25,7 @@ from marketplace.listings.models import (
     ListingWatch,
     NdaAcceptance,
 )
+from marketplace.matching.models import BrokerClient, DemandMatchProfile, MatchFeedback, MatchNotifiedPair, SavedSearch
 from marketplace.notifications.models import Notification
 from marketplace.web.models import IdempotencyRecord
 from marketplace.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -36,6 +37,7 @@ __all__ = [
     "AuctionBid",
     "AuctionRegistration",
     "AuditEvent",
+    "BrokerClient",
     "Deal",
     "DealBroker",
     "DealContract",
@@ -45,6 +47,7 @@ __all__ = [
     "DealObjection",
     "DealOffer",
     "Demand",
+    "DemandMatchProfile",
     "IdempotencyRecord",
     "Job",
     "Listing",
@@ -52,10 +55,13 @@ __all__ = [
     "ListingIPAsset",
     "ListingRevision",
     "ListingWatch",
+    "MatchFeedback",
+    "MatchNotifiedPair",
     "NdaAcceptance",
     "Notification",
     "Organization",
     "OutboxEvent",
+    "SavedSearch",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",
