@@ -33,6 +33,7 @@ from marketplace.kit.problems import (
     validation_error_handler,
 )
 from marketplace.listings import controllers as listings_controllers
+from marketplace.matching import controllers as matching_controllers
 from marketplace.notifications import controllers as notifications_controllers
 from marketplace.reference import controllers as reference_controllers
 from marketplace.reports import controllers as reports_controllers
@@ -80,6 +81,7 @@ def api_router(settings: Settings) -> Router:
             *notifications_controllers.CONTROLLERS,
             *deals_controllers.CONTROLLERS,
             *reports_controllers.CONTROLLERS,
+            *matching_controllers.CONTROLLERS,
         ],
         guards=[authorize],
         dependencies=DEPENDENCIES,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,7 +111,7 @@ def match_query(
     groups: list[QueryGroup] = []
     boosts: dict[int, float] = {}
     seen: set[str] = set()
-    head_text, head_words = "", ()
+    head_text, head_words = "", cast(tuple[str, ...], ())
     for n, (raw, weight) in enumerate(parts):
         if not raw:
             continue

@@ -216,7 +216,7 @@ class MatchingRepository:
             )
         ).all()
         by_id = {d.id: (d, name) for d, name in found}
-        out = []
+        out: list[tuple[Candidate, Demand, str | None]] = []
         for r in rows:
             if r[2] in by_id:
                 demand, name = by_id[r[2]]
@@ -398,8 +398,8 @@ class MatchingRepository:
         agency = sa.orm.aliased(Organization)
         rows = await self.session.execute(
             select(BrokerClient, enterprise.name_zh, agency.name_zh)
-            .join(enterprise, enterprise.id == col(BrokerClient.enterprise_organization_id))
-            .join(agency, agency.id == col(BrokerClient.agency_organization_id))
+            .join(enterprise, col(enterprise.id) == col(BrokerClient.enterprise_organization_id))
+            .join(agency, col(agency.id) == col(BrokerClient.agency_organization_id))
             .where(
                 sa.or_(
                     col(BrokerClient.enterprise_organization_id) == organization_id,
