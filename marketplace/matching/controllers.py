@@ -292,10 +292,10 @@ class BrokerController(Controller):
         "/broker/pipeline",
         operation_id="getBrokerPipeline",
         summary="Top matches of the open demands of the enterprises the agency acts for",
-        description="Broker agencies only. For each client's open demand (newest first, at most 30): its top "
+        description="For broker agencies (others get an empty list). For each client's open demand (newest first, at most 30): its top "
         "matches (hard constraints enforced, dismissed listings left out) and the listings it marked interested.",
         opt=policy.SIGNED_IN.opt(),
-        responses=errors_for(401, 403),
+        responses=errors_for(401),
     )
     async def pipeline(
         self,

@@ -12,7 +12,7 @@ For a listing the same happens the other way round over the demands index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.demands.models import Demand
 from marketplace.listings.models import Listing, PricingKind
-from marketplace.matching.repository import Candidate, MatchingRepository
+from marketplace.matching.repository import MatchingRepository, TermSql
 from marketplace.matching.scoring import ALL_CONSTRAINTS, Constraint, DemandFacts, Judgement, ListingFacts, judge
 from search.model import MAX_QUERY_TERMS, SearchQuery
 from search.postgres import PostgresSearchBackend, RelevanceSql, TermCache, tsquery_of
@@ -132,13 +132,40 @@ def match_query(
     return PreparedQuery(text=head_text, words=head_words, groups=tuple(groups)), boosts
 
 
-def term_queries(prepared: PreparedQuery) -> list[str]:
-    """Per query word, a tsquery true when the word (or a synonym, its parts, a typo fix) is present."""
+SELECTING_EXTRA = 6
+"""Description words (the rarest) that may bring a document in besides the title's."""
+LEVEL_VALUES = (0.0, 0.2, 0.6, 1.0)
+"""A word's value by the strongest field it occurs in: absent, description, keywords/summary, title."""
+
+
+def term_sql(rel: RelevanceSql, boosts: Mapping[int, float]) -> list[TermSql]:
+    """Per query word: its tsqueries, its weight (rarity x boost, normalised), whether it selects documents."""
+    # Title (and keyword) words bring documents in, and so do the rarest few words of the rest.
+    rest = sorted(
+        (i for i in range(len(rel.prepared.groups)) if i not in boosts),
+        key=lambda i: -float(rel.params.get(f"w{i}", 0.0)),
+    )
+    selecting = set(boosts) | set(rest[:SELECTING_EXTRA])
     out = []
-    for group in prepared.groups:
+    for i, group in enumerate(rel.prepared.groups):
         whole = [a for a in group.alternatives if not a.partial] or list(group.alternatives)
-        out.append(tsquery_of(whole))
+        # A title word's compound parts (联网 of 物联网) may bring a document in, ranking as a description hit.
+        loose = list(group.alternatives) if i in boosts else whole
+        out.append(
+            TermSql(
+                anywhere=tsquery_of(loose),
+                head=tsquery_of(whole, "ABC"),
+                title=tsquery_of(whole, "A"),
+                weight=float(rel.params.get(f"w{i}", 0.0)),
+                selects=i in selecting,
+            )
+        )
     return out
+
+
+def text_score(terms: Sequence[TermSql], levels: Sequence[int]) -> float:
+    """A candidate's text score from the strongest field each word occurs in (0..1)."""
+    return sum(t.weight * LEVEL_VALUES[level] for t, level in zip(terms, levels, strict=False))
 
 
 def listing_facts(doc: dict[str, Any]) -> ListingFacts:
@@ -207,9 +234,9 @@ def _parents(codes: Sequence[str]) -> list[str]:
     return sorted({c.split(".", 1)[0] for c in codes})
 
 
-def _scaled(candidates: Sequence[Candidate]) -> float:
+def _scaled(scores: Sequence[float]) -> float:
     """The text score that counts as a full text match: the best candidate's, at least a fifth of a perfect one."""
-    return max([0.2, *(c.text_score for c in candidates)])
+    return max([0.2, *scores])
 
 
 class Matcher:
@@ -231,14 +258,12 @@ class Matcher:
             cache=self.cache,
         )
 
-    async def _relevance(
-        self, index: str, parts: Sequence[tuple[str, float]]
-    ) -> tuple[RelevanceSql | None, list[str], list[str]]:
+    async def _terms(self, index: str, parts: Sequence[tuple[str, float]]) -> tuple[list[TermSql], list[str]]:
         prepared, boosts = match_query(parts, self.analyzer)
         if prepared.is_empty:
-            return None, [], []
+            return [], []
         rel = await self._backend(index).relevance_sql(index, prepared, boosts=boosts)
-        return rel, term_queries(rel.prepared), [g.text for g in rel.prepared.groups]
+        return term_sql(rel, boosts), [g.text for g in rel.prepared.groups]
 
     async def listings_for(
         self,
@@ -251,11 +276,10 @@ class Matcher:
         exclude_holder: str | None = None,
     ) -> list[ListingMatch]:
         """Published listings for a demand, best first; relaxed constraints let breaking listings in, flagged."""
-        rel, tsqs, words = await self._relevance(index, [(demand.title, TITLE_BOOST), (demand.description, 1.0)])
+        terms, words = await self._terms(index, [(demand.title, TITLE_BOOST), (demand.description, 1.0)])
         candidates = await self.repo.listing_candidates(
             index=index,
-            rel=rel,
-            term_queries=tsqs,
+            terms=terms,
             exact_fields=list(demand.field_codes),
             parent_fields=_parents(demand.field_codes),
             enforce=ALL_CONSTRAINTS - relax,
@@ -266,12 +290,13 @@ class Matcher:
             exclude_holder=exclude_holder,
             limit=max(CANDIDATES, limit),
         )
-        top = _scaled(candidates)
+        scores = [text_score(terms, c.levels) for c in candidates]
+        top = _scaled(scores)
         out: list[ListingMatch] = []
-        for c in candidates:
+        for c, raw in zip(candidates, scores, strict=True):
             facts = listing_facts(c.doc)
-            matched = [w for w, hit in zip(words, c.matched, strict=False) if hit]
-            judgement = judge(demand, facts, text_score=c.text_score / top, matched_terms=matched)
+            matched = [w for w, level in zip(words, c.levels, strict=False) if level]
+            judgement = judge(demand, facts, text_score=raw / top, matched_terms=matched)
             if set(judgement.violations) - relax:
                 continue  # the statement enforces these; a changed document between reads is left out too
             out.append(ListingMatch(listing=facts, judgement=judgement, doc=c.doc))
@@ -299,11 +324,10 @@ class Matcher:
     ) -> list[DemandMatch]:
         """Open demands a listing fits, best first (the listing's holder's own demands left out)."""
         parts = [(listing.title, TITLE_BOOST), (" ".join(keywords), KEYWORD_BOOST), (summary, 1.0)]
-        rel, tsqs, words = await self._relevance(index, parts)
+        terms, words = await self._terms(index, parts)
         rows = await self.repo.demand_candidates(
             index=index,
-            rel=rel,
-            term_queries=tsqs,
+            terms=terms,
             exact_fields=list(listing.field_codes),
             parent_fields=_parents(listing.field_codes),
             enforce=ALL_CONSTRAINTS - relax,
@@ -315,11 +339,12 @@ class Matcher:
             today=today,
             limit=max(CANDIDATES, limit),
         )
-        top = _scaled([c for c, _, _ in rows])
+        scores = [text_score(terms, c.levels) for c, _, _ in rows]
+        top = _scaled(scores)
         out: list[DemandMatch] = []
-        for c, demand, holder_name in rows:
-            matched = [w for w, hit in zip(words, c.matched, strict=False) if hit]
-            judgement = judge(demand_facts_of(demand), listing, text_score=c.text_score / top, matched_terms=matched)
+        for (c, demand, holder_name), raw in zip(rows, scores, strict=True):
+            matched = [w for w, level in zip(words, c.levels, strict=False) if level]
+            judgement = judge(demand_facts_of(demand), listing, text_score=raw / top, matched_terms=matched)
             if set(judgement.violations) - relax:
                 continue
             out.append(DemandMatch(demand=demand, holder_name=holder_name, judgement=judgement))

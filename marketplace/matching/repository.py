@@ -24,7 +24,6 @@ from marketplace.matching.models import (
     Verdict,
 )
 from marketplace.matching.scoring import Constraint
-from search.postgres import RelevanceSql
 
 _CANDIDATE_SETTINGS = (
     "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true),"
@@ -34,32 +33,61 @@ _CANDIDATE_SETTINGS = (
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A document the search index offers: its text score, matched query words and stored display data."""
+    """A document the search index offers: per query word the strongest field it occurs in, and display data.
+
+    levels[i]: 3 in the title, 2 in keywords, holder or summary, 1 only in the description, 0 absent.
+    """
 
     doc_id: str
-    text_score: float
-    matched: tuple[bool, ...]
+    levels: tuple[int, ...]
     doc: dict[str, Any]
 
 
-def _text_parts(rel: RelevanceSql | None, params: dict[str, Any]) -> tuple[str, str, str]:
-    """(score expression, FROM addition for q, match condition) for a relevance, or their empty forms."""
-    if rel is None:
-        return "0.0", "", "false"
-    params.update(rel.params)
-    params["mq"] = rel.any_word
-    source = ", (SELECT " + ", ".join(rel.columns) + ") AS q" if rel.columns else ""
-    return rel.score, source, "d.tsv @@ CAST(:mq AS tsquery)"
+@dataclass(frozen=True, slots=True)
+class TermSql:
+    """One query word as tsqueries: present anywhere, in the head fields (A-C), in the title (A)."""
+
+    anywhere: str
+    head: str
+    title: str
+    weight: float
+    """Its share of the text score (rarity and title boost, normalised)."""
+    selects: bool
+    """Whether the word may bring a document in (title words); the others only rank."""
 
 
-def _matched_sql(term_queries: Sequence[str], params: dict[str, Any]) -> str:
-    if not term_queries:
-        return "ARRAY[]::boolean[]"
-    checks = []
-    for i, tsq in enumerate(term_queries):
-        params[f"t{i}"] = tsq
-        checks.append(f"d.tsv @@ CAST(:t{i} AS tsquery)")
-    return "ARRAY[" + ", ".join(checks) + "]"
+def _terms_sql(terms: Sequence[TermSql], params: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(q select list, pre-score expression over the selecting words, candidate condition, levels array)."""
+    columns: list[str] = []
+    pre: list[str] = []
+    levels: list[str] = []
+    selecting: list[str] = []
+    for i, t in enumerate(terms):
+        params[f"ta{i}"], params[f"th{i}"], params[f"tt{i}"] = t.anywhere, t.head, t.title
+        columns += [f"CAST(:ta{i} AS tsquery) AS ta{i}", f"CAST(:th{i} AS tsquery) AS th{i}"]
+        columns.append(f"CAST(:tt{i} AS tsquery) AS tt{i}")
+        levels.append(
+            f"CASE WHEN d.tsv @@ q.tt{i} THEN 3 WHEN d.tsv @@ q.th{i} THEN 2 WHEN d.tsv @@ q.ta{i} THEN 1 ELSE 0 END"
+        )
+        if t.selects:
+            selecting.append(f"({t.anywhere})")
+            pre.append(
+                f"{t.weight:.6f} * CASE WHEN d.tsv @@ q.tt{i} THEN 1.0 WHEN d.tsv @@ q.th{i} THEN 0.6"
+                f" WHEN d.tsv @@ q.ta{i} THEN 0.2 ELSE 0 END"
+            )
+    select = ", ".join(columns) if columns else "1 AS nothing"
+    params["cand"] = " | ".join(selecting)
+    return (
+        select,
+        " + ".join(pre) if pre else "0.0",
+        # A plain parameter (not a column of q), so the planner matches it through the GIN index.
+        "d.tsv @@ CAST(:cand AS tsquery)" if selecting else "false",
+        "ARRAY[" + ", ".join(levels) + "]::int[]" if levels else "ARRAY[]::int[]",
+    )
+
+
+_FIELD_VALUE = """CASE WHEN d.field_codes && CAST(:f_exact AS text[]) THEN 1.0
+                       WHEN d.field_codes && CAST(:f_parent AS text[]) THEN 0.5 ELSE 0 END"""
 
 
 class MatchingRepository:
@@ -74,8 +102,7 @@ class MatchingRepository:
         self,
         *,
         index: str,
-        rel: RelevanceSql | None,
-        term_queries: Sequence[str],
+        terms: Sequence[TermSql],
         exact_fields: Sequence[str],
         parent_fields: Sequence[str],
         enforce: frozenset[Constraint],
@@ -86,9 +113,11 @@ class MatchingRepository:
         exclude_holder: str | None,
         limit: int,
     ) -> list[Candidate]:
-        """Listings of the index matching any (uncommon) query word or a wanted field, best text+field first.
+        """Listings of the index with a title word of the query or a wanted field, the likeliest first.
 
-        Enforced constraints are conditions of the statement, so the candidates are all recommendable.
+        Two stages keep the cost flat as the index grows: the GIN indexes find the documents, a cheap
+        score over the title words and the field keeps `limit` of them, and only those are checked
+        against every word. Enforced constraints are conditions of the statement.
         """
         params: dict[str, Any] = {
             "index": index,
@@ -97,7 +126,7 @@ class MatchingRepository:
             "f_parent": list(parent_fields),
             "excluded": list(exclude_ids),
         }
-        score, source, text_match = _text_parts(rel, params)
+        q_columns, pre, text_match, levels = _terms_sql(terms, params)
         where = [
             "d.index = :index",
             f"({text_match} OR d.field_codes && CAST(:f_exact AS text[]))",
@@ -115,34 +144,29 @@ class MatchingRepository:
         if Constraint.trade_mode in enforce and trade_modes:
             params["modes"] = list(trade_modes)
             where.append("d.trade_modes && CAST(:modes AS text[])")
-        matched = _matched_sql(term_queries, params)
         sql = f"""
-            WITH m AS (
-                SELECT d.doc_id, ({score})::float8 AS text_score,
-                       CASE WHEN d.field_codes && CAST(:f_exact AS text[]) THEN 1.0
-                            WHEN d.field_codes && CAST(:f_parent AS text[]) THEN 0.5 ELSE 0 END AS field_value,
-                       d.published_at
-                FROM search.documents d{source}
+            WITH q AS MATERIALIZED (SELECT {q_columns}),
+            c AS MATERIALIZED (
+                SELECT d.doc_id, ({pre}) + 0.4 * {_FIELD_VALUE} AS pre, d.published_at
+                FROM search.documents d, q
                 WHERE {" AND ".join(where)}
-            ), c AS (
-                SELECT * FROM m ORDER BY text_score + 0.4 * field_value DESC, published_at DESC, doc_id DESC
+                ORDER BY 2 DESC, d.published_at DESC, d.doc_id DESC
                 LIMIT :limit
             )
-            SELECT c.doc_id, c.text_score, s.doc, {matched} AS matched
-            FROM c
+            SELECT c.doc_id, s.doc, {levels} AS levels
+            FROM c CROSS JOIN q
             JOIN search.documents d ON d.index = :index AND d.doc_id = c.doc_id
             JOIN search.stored s ON s.index = :index AND s.doc_id = c.doc_id
         """
         await self.session.execute(text(_CANDIDATE_SETTINGS))
         rows = (await self.session.execute(text(sql), params)).all()
-        return [Candidate(str(r[0]), float(r[1] or 0.0), tuple(r[3] or ()), dict(r[2])) for r in rows]
+        return [Candidate(str(r[0]), tuple(r[2] or ()), dict(r[1])) for r in rows]
 
     async def demand_candidates(
         self,
         *,
         index: str,
-        rel: RelevanceSql | None,
-        term_queries: Sequence[str],
+        terms: Sequence[TermSql],
         exact_fields: Sequence[str],
         parent_fields: Sequence[str],
         enforce: frozenset[Constraint],
@@ -154,7 +178,7 @@ class MatchingRepository:
         today: date,
         limit: int,
     ) -> list[tuple[Candidate, Demand, str | None]]:
-        """Open demands of the index matching the listing's words or fields, with the demand rows (public facts)."""
+        """Open demands of the index with a word of the listing's title or keywords, or a shared field."""
         params: dict[str, Any] = {
             "index": index,
             "limit": limit,
@@ -162,7 +186,7 @@ class MatchingRepository:
             "f_parent": list(parent_fields),
             "today": today,
         }
-        score, source, text_match = _text_parts(rel, params)
+        q_columns, pre, text_match, levels = _terms_sql(terms, params)
         where = [
             "d.index = :index",
             f"({text_match} OR d.field_codes && CAST(:f_exact AS text[]))",
@@ -187,27 +211,23 @@ class MatchingRepository:
         if Constraint.trade_mode in enforce:
             params["modes"] = list(trade_modes)
             where.append("(cardinality(dm.trade_modes) = 0 OR dm.trade_modes && CAST(:modes AS varchar[]))")
-        matched = _matched_sql(term_queries, params)
         sql = f"""
-            WITH m AS (
-                SELECT d.doc_id, dm.id AS demand_id, ({score})::float8 AS text_score,
-                       CASE WHEN d.field_codes && CAST(:f_exact AS text[]) THEN 1.0
-                            WHEN d.field_codes && CAST(:f_parent AS text[]) THEN 0.5 ELSE 0 END AS field_value,
-                       d.published_at
-                FROM search.documents d JOIN demands dm ON dm.id = CAST(d.doc_id AS uuid){source}
+            WITH q AS MATERIALIZED (SELECT {q_columns}),
+            c AS MATERIALIZED (
+                SELECT d.doc_id, dm.id AS demand_id, ({pre}) + 0.4 * {_FIELD_VALUE} AS pre, d.published_at
+                FROM search.documents d JOIN demands dm ON dm.id = CAST(d.doc_id AS uuid), q
                 WHERE {" AND ".join(where)}
-            ), c AS (
-                SELECT * FROM m ORDER BY text_score + 0.4 * field_value DESC, published_at DESC, doc_id DESC
+                ORDER BY 3 DESC, d.published_at DESC, d.doc_id DESC
                 LIMIT :limit
             )
-            SELECT c.doc_id, c.text_score, c.demand_id, {matched} AS matched
-            FROM c JOIN search.documents d ON d.index = :index AND d.doc_id = c.doc_id
+            SELECT c.doc_id, c.demand_id, {levels} AS levels
+            FROM c CROSS JOIN q JOIN search.documents d ON d.index = :index AND d.doc_id = c.doc_id
         """
         await self.session.execute(text(_CANDIDATE_SETTINGS))
         rows = (await self.session.execute(text(sql), params)).all()
         if not rows:
             return []
-        ids = [r[2] for r in rows]
+        ids = [r[1] for r in rows]
         found = (
             await self.session.execute(
                 select(Demand, col(Organization.name_zh))
@@ -218,9 +238,9 @@ class MatchingRepository:
         by_id = {d.id: (d, name) for d, name in found}
         out: list[tuple[Candidate, Demand, str | None]] = []
         for r in rows:
-            if r[2] in by_id:
-                demand, name = by_id[r[2]]
-                out.append((Candidate(str(r[0]), float(r[1] or 0.0), tuple(r[3] or ()), {}), demand, name))
+            if r[1] in by_id:
+                demand, name = by_id[r[1]]
+                out.append((Candidate(str(r[0]), tuple(r[2] or ()), {}), demand, name))
         return out
 
     # -- demands, listings, organisations ---------------------------------------------------------

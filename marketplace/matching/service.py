@@ -418,7 +418,7 @@ class MatchingService:
     ) -> list[tuple[Demand, list[ListingMatch], dict[str, MatchFeedback]]]:
         """For each open demand of the enterprises the agency acts for: its top matches."""
         if principal.organization_kind is not OrganizationKind.broker_agency:
-            raise errors.NotABrokerAgency("the pipeline is for broker agencies")
+            return []  # only broker agencies act for clients
         clients = await self.repo.represented_enterprises(principal.organization_id)
         demands = await self.repo.open_demands_of(clients, today=self.today())
         out = []
