@@ -306,9 +306,13 @@ async def fan_out(url: str, institute: uuid.UUID, *, sample: int = 300) -> None:
 
 def run(url: str, args: argparse.Namespace) -> None:
     deadline = Deadline(args.max_seconds)
-    print(f"indexing {args.listings} generated listings ...", flush=True)
-    indexed, seconds = asyncio.run(index_listings(url, args.listings, batch=500, deadline=deadline))
-    print(f"indexing: {indexed} listings in {seconds:.1f}s", flush=True)
+    if args.skip_index:
+        indexed = args.listings
+        print(f"reusing the database's listings index (said to hold {indexed} listings)", flush=True)
+    else:
+        print(f"indexing {args.listings} generated listings ...", flush=True)
+        indexed, seconds = asyncio.run(index_listings(url, args.listings, batch=500, deadline=deadline))
+        print(f"indexing: {indexed} listings in {seconds:.1f}s", flush=True)
     print(
         f"seeding {ORGS} enterprises, {args.targets // 2} open demands and {args.targets - args.targets // 2} saved searches ...",
         flush=True,
@@ -356,6 +360,9 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=1500.0)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--shared-buffers", default="1GB")
+    parser.add_argument(
+        "--skip-index", action="store_true", help="with --database-url: reuse the listings index of an earlier run"
+    )
     args = parser.parse_args()
     if args.database_url:
         run(args.database_url, args)

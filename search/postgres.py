@@ -182,6 +182,10 @@ class RelevanceSql:
     params: dict[str, Any]
     columns: list[str]
     """Select-list items of the one-row subquery `q` that `score` refers to."""
+    frequencies: dict[str, int] = field(default_factory=dict)
+    """Document frequency of every token of the query (as of the last statistics run)."""
+    size: int = 0
+    """Documents in the index (as of the last statistics run)."""
 
 
 # Facet columns (as the CTE m names them) and how a group's key becomes the facet's values.
@@ -664,14 +668,20 @@ class PostgresSearchBackend:
         )
 
     async def relevance_sql(
-        self, index: str, prepared: PreparedQuery, *, boosts: Mapping[int, float] | None = None
+        self,
+        index: str,
+        prepared: PreparedQuery,
+        *,
+        boosts: Mapping[int, float] | None = None,
+        typos: bool = True,
     ) -> RelevanceSql:
         """The ranking of `search` as SQL pieces, for callers that match and rank in statements of their own.
 
-        Typo corrections are added first; `boosts` multiplies the weight of some query words (by group
-        position), the weights staying normalised to a sum of one.
+        Typo corrections are added first (unless `typos` is false); `boosts` multiplies the weight of some
+        query words (by group position), the weights staying normalised to a sum of one.
         """
-        prepared = await self._expand(index, prepared, self._index_settings(index))
+        if typos:
+            prepared = await self._expand(index, prepared, self._index_settings(index))
         params: dict[str, Any] = {}
         qcols: list[str] = []
         score, every_word, any_word = await self._scoring(index, prepared, params, qcols)
@@ -681,8 +691,16 @@ class PostgresSearchBackend:
             total = sum(boosted.values()) or 1.0
             for i, w in boosted.items():
                 params[f"w{i}"] = w / total
+        tokens = {t for g in prepared.groups for a in g.alternatives for t in a.tokens}
         return RelevanceSql(
-            prepared=prepared, score=score, every_word=every_word, any_word=any_word, params=params, columns=qcols
+            prepared=prepared,
+            score=score,
+            every_word=every_word,
+            any_word=any_word,
+            params=params,
+            columns=qcols,
+            frequencies=await self._frequencies(index, tokens),
+            size=await self._size(index),
         )
 
     async def _scoring(

@@ -25,7 +25,7 @@ from marketplace.matching.repository import MatchingRepository, TermSql
 from marketplace.matching.scoring import ALL_CONSTRAINTS, Constraint, DemandFacts, Judgement, ListingFacts, judge
 from search.model import MAX_QUERY_TERMS, SearchQuery
 from search.postgres import PostgresSearchBackend, RelevanceSql, TermCache, tsquery_of
-from search.prepare import PreparedQuery, QueryGroup, prepare_query
+from search.prepare import Alternative, PreparedQuery, QueryGroup, prepare_query
 from search.settings import DEMANDS, LISTINGS, index_settings
 from search.text import Analyzer, get_default_analyzer
 
@@ -34,55 +34,16 @@ TITLE_BOOST = 2.5
 KEYWORD_BOOST = 2.0
 """A listing's keywords, when matching demands for it."""
 MAX_DESCRIPTION_TERMS = 20
-CANDIDATES = 100
-"""Candidates read from the index per match request (the page is cut from these)."""
+CANDIDATES = 60
+"""Candidates a word brings in, read per match request (the page is cut from these and the field's)."""
 
 # Words every demand says ("we seek a technology solution"): they carry no subject and are left out.
 BOILERPLATE = frozenset(
-    [
-        "寻求",
-        "需求",
-        "需要",
-        "希望",
-        "寻找",
-        "求购",
-        "征集",
-        "技术",
-        "解决方案",
-        "方案",
-        "合作",
-        "企业",
-        "公司",
-        "我司",
-        "我们",
-        "本公司",
-        "产品",
-        "项目",
-        "相关",
-        "应用",
-        "提供",
-        "要求",
-        "实现",
-        "具备",
-        "具有",
-        "能够",
-        "用于",
-        "进行",
-        "引进",
-        "购买",
-        "采购",
-        "拟",
-        "计划",
-        "目前",
-        "现有",
-        "已有",
-        "一套",
-        "一种",
-        "成熟",
-        "方面",
-        "问题",
-        "提升",
-    ]
+    """
+    寻求 需求 需要 希望 寻找 求购 征集 技术 解决方案 方案 合作 企业 公司 我司 我们 本公司 产品 项目 相关 应用
+    提供 要求 实现 具备 具有 能够 用于 进行 引进 购买 采购 拟 计划 目前 现有 已有 一套 一种 成熟 方面 问题 提升
+    从事 条件 合作开发 联合开发 成果 相关成果 结合 可结合 方向 领域 单位 对接 转化 落地
+    """.split()  # noqa: SIM905  (a word list reads better as text)
 )
 
 
@@ -132,32 +93,44 @@ def match_query(
     return PreparedQuery(text=head_text, words=head_words, groups=tuple(groups)), boosts
 
 
-SELECTING_EXTRA = 6
+SELECTING_EXTRA = 0
 """Description words (the rarest) that may bring a document in besides the title's."""
+SELECTIVE_SHARE = 0.02
+SELECTIVE_MIN_DOCS = 200
+"""A word (or one of its forms) selects documents only if at most this share of them (or this many) has it."""
 LEVEL_VALUES = (0.0, 0.2, 0.6, 1.0)
 """A word's value by the strongest field it occurs in: absent, description, keywords/summary, title."""
 
 
 def term_sql(rel: RelevanceSql, boosts: Mapping[int, float]) -> list[TermSql]:
-    """Per query word: its tsqueries, its weight (rarity x boost, normalised), whether it selects documents."""
-    # Title (and keyword) words bring documents in, and so do the rarest few words of the rest.
+    """Per query word: its tsqueries, its weight (rarity x boost, normalised), and how it may select documents.
+
+    Title (and keyword) words select documents, and so do the SELECTING_EXTRA rarest other words; only
+    alternatives found in at most SELECTIVE_SHARE of the documents select (a common word only ranks).
+    """
+    limit = max(SELECTIVE_MIN_DOCS, int(SELECTIVE_SHARE * rel.size))
+
+    def selective(alternative: Alternative) -> bool:
+        return min((rel.frequencies.get(t, 0) for t in alternative.tokens), default=0) <= limit
+
     rest = sorted(
         (i for i in range(len(rel.prepared.groups)) if i not in boosts),
         key=lambda i: -float(rel.params.get(f"w{i}", 0.0)),
     )
-    selecting = set(boosts) | set(rest[:SELECTING_EXTRA])
+    extra = set(rest[:SELECTING_EXTRA])
     out = []
     for i, group in enumerate(rel.prepared.groups):
         whole = [a for a in group.alternatives if not a.partial] or list(group.alternatives)
         # A title word's compound parts (联网 of 物联网) may bring a document in, ranking as a description hit.
         loose = list(group.alternatives) if i in boosts else whole
+        selecting = [a for a in loose if selective(a)] if i in boosts or i in extra else []
         out.append(
             TermSql(
                 anywhere=tsquery_of(loose),
                 head=tsquery_of(whole, "ABC"),
                 title=tsquery_of(whole, "A"),
                 weight=float(rel.params.get(f"w{i}", 0.0)),
-                selects=i in selecting,
+                selecting=tsquery_of(selecting) if selecting else None,
             )
         )
     return out
@@ -262,7 +235,8 @@ class Matcher:
         prepared, boosts = match_query(parts, self.analyzer)
         if prepared.is_empty:
             return [], []
-        rel = await self._backend(index).relevance_sql(index, prepared, boosts=boosts)
+        # Typo tolerance is for people typing a search; demands and listings are written with care.
+        rel = await self._backend(index).relevance_sql(index, prepared, boosts=boosts, typos=False)
         return term_sql(rel, boosts), [g.text for g in rel.prepared.groups]
 
     async def listings_for(

@@ -52,8 +52,8 @@ class TermSql:
     title: str
     weight: float
     """Its share of the text score (rarity and title boost, normalised)."""
-    selects: bool
-    """Whether the word may bring a document in (title words); the others only rank."""
+    selecting: str | None
+    """The forms of the word that may bring a document in (rare enough ones of title words); None: it only ranks."""
 
 
 def _terms_sql(terms: Sequence[TermSql], params: dict[str, Any]) -> tuple[str, str, str, str]:
@@ -66,14 +66,15 @@ def _terms_sql(terms: Sequence[TermSql], params: dict[str, Any]) -> tuple[str, s
         params[f"ta{i}"], params[f"th{i}"], params[f"tt{i}"] = t.anywhere, t.head, t.title
         columns += [f"CAST(:ta{i} AS tsquery) AS ta{i}", f"CAST(:th{i} AS tsquery) AS th{i}"]
         columns.append(f"CAST(:tt{i} AS tsquery) AS tt{i}")
+        # The word is absent from most rows: one check says so before the field levels are looked at.
         levels.append(
-            f"CASE WHEN d.tsv @@ q.tt{i} THEN 3 WHEN d.tsv @@ q.th{i} THEN 2 WHEN d.tsv @@ q.ta{i} THEN 1 ELSE 0 END"
+            f"CASE WHEN NOT d.tsv @@ q.ta{i} THEN 0 WHEN d.tsv @@ q.tt{i} THEN 3 WHEN d.tsv @@ q.th{i} THEN 2 ELSE 1 END"
         )
-        if t.selects:
-            selecting.append(f"({t.anywhere})")
+        if t.selecting:
+            selecting.append(f"({t.selecting})")
             pre.append(
-                f"{t.weight:.6f} * CASE WHEN d.tsv @@ q.tt{i} THEN 1.0 WHEN d.tsv @@ q.th{i} THEN 0.6"
-                f" WHEN d.tsv @@ q.ta{i} THEN 0.2 ELSE 0 END"
+                f"{t.weight:.6f} * CASE WHEN NOT d.tsv @@ q.ta{i} THEN 0 WHEN d.tsv @@ q.tt{i} THEN 1.0"
+                f" WHEN d.tsv @@ q.th{i} THEN 0.6 ELSE 0.2 END"
             )
     select = ", ".join(columns) if columns else "1 AS nothing"
     params["cand"] = " | ".join(selecting)
@@ -86,6 +87,8 @@ def _terms_sql(terms: Sequence[TermSql], params: dict[str, Any]) -> tuple[str, s
     )
 
 
+FIELD_CANDIDATES = 30
+"""Documents brought in by a shared field code alone (the newest), besides those a word brings in."""
 _FIELD_VALUE = """CASE WHEN d.field_codes && CAST(:f_exact AS text[]) THEN 1.0
                        WHEN d.field_codes && CAST(:f_parent AS text[]) THEN 0.5 ELSE 0 END"""
 
@@ -122,16 +125,13 @@ class MatchingRepository:
         params: dict[str, Any] = {
             "index": index,
             "limit": limit,
+            "field_limit": FIELD_CANDIDATES,
             "f_exact": list(exact_fields),
             "f_parent": list(parent_fields),
             "excluded": list(exclude_ids),
         }
         q_columns, pre, text_match, levels = _terms_sql(terms, params)
-        where = [
-            "d.index = :index",
-            f"({text_match} OR d.field_codes && CAST(:f_exact AS text[]))",
-            "NOT (d.doc_id = ANY(CAST(:excluded AS text[])))",
-        ]
+        where = ["d.index = :index", "NOT (d.doc_id = ANY(CAST(:excluded AS text[])))"]
         if exclude_holder is not None:
             params["holder"] = exclude_holder
             where.append("d.holder_id IS DISTINCT FROM :holder")
@@ -147,11 +147,15 @@ class MatchingRepository:
         sql = f"""
             WITH q AS MATERIALIZED (SELECT {q_columns}),
             c AS MATERIALIZED (
-                SELECT d.doc_id, ({pre}) + 0.4 * {_FIELD_VALUE} AS pre, d.published_at
-                FROM search.documents d, q
-                WHERE {" AND ".join(where)}
-                ORDER BY 2 DESC, d.published_at DESC, d.doc_id DESC
-                LIMIT :limit
+                (SELECT d.doc_id FROM search.documents d, q
+                 WHERE {" AND ".join([*where, text_match])}
+                 ORDER BY ({pre}) + 0.4 * {_FIELD_VALUE} DESC, d.published_at DESC, d.doc_id DESC
+                 LIMIT :limit)
+                UNION
+                (SELECT d.doc_id FROM search.documents d
+                 WHERE {" AND ".join([*where, "d.field_codes && CAST(:f_exact AS text[])"])}
+                 ORDER BY d.published_at DESC, d.doc_id DESC
+                 LIMIT :field_limit)
             )
             SELECT c.doc_id, s.doc, {levels} AS levels
             FROM c CROSS JOIN q
@@ -185,11 +189,11 @@ class MatchingRepository:
             "f_exact": list(exact_fields),
             "f_parent": list(parent_fields),
             "today": today,
+            "field_limit": FIELD_CANDIDATES,
         }
         q_columns, pre, text_match, levels = _terms_sql(terms, params)
         where = [
             "d.index = :index",
-            f"({text_match} OR d.field_codes && CAST(:f_exact AS text[]))",
             "dm.status = 'open'",
             "(dm.deadline IS NULL OR dm.deadline >= :today)",
         ]
@@ -214,11 +218,17 @@ class MatchingRepository:
         sql = f"""
             WITH q AS MATERIALIZED (SELECT {q_columns}),
             c AS MATERIALIZED (
-                SELECT d.doc_id, dm.id AS demand_id, ({pre}) + 0.4 * {_FIELD_VALUE} AS pre, d.published_at
-                FROM search.documents d JOIN demands dm ON dm.id = CAST(d.doc_id AS uuid), q
-                WHERE {" AND ".join(where)}
-                ORDER BY 3 DESC, d.published_at DESC, d.doc_id DESC
-                LIMIT :limit
+                (SELECT d.doc_id, dm.id AS demand_id
+                 FROM search.documents d JOIN demands dm ON dm.id = CAST(d.doc_id AS uuid), q
+                 WHERE {" AND ".join([*where, text_match])}
+                 ORDER BY ({pre}) + 0.4 * {_FIELD_VALUE} DESC, d.published_at DESC, d.doc_id DESC
+                 LIMIT :limit)
+                UNION
+                (SELECT d.doc_id, dm.id AS demand_id
+                 FROM search.documents d JOIN demands dm ON dm.id = CAST(d.doc_id AS uuid)
+                 WHERE {" AND ".join([*where, "d.field_codes && CAST(:f_exact AS text[])"])}
+                 ORDER BY d.published_at DESC, d.doc_id DESC
+                 LIMIT :field_limit)
             )
             SELECT c.doc_id, c.demand_id, {levels} AS levels
             FROM c CROSS JOIN q JOIN search.documents d ON d.index = :index AND d.doc_id = c.doc_id
