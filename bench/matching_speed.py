@@ -135,6 +135,7 @@ async def seed(url: str, targets: int, *, seed_value: int = 5) -> dict[str, Any]
     from marketplace.matching.service import demand_profile_tsquery, every_word_tsquery
 
     rng = random.Random(seed_value)
+    codes = random.SystemRandom()
     db = create_async_engine(to_asyncpg_url(url))
     orgs: list[uuid.UUID] = []
     keys: dict[uuid.UUID, str] = {}
@@ -144,7 +145,7 @@ async def seed(url: str, targets: int, *, seed_value: int = 5) -> dict[str, Any]
             for n in range(ORGS + 1):
                 kind = OrganizationKind.institute if n == ORGS else OrganizationKind.enterprise
                 head = "12" if kind is OrganizationKind.institute else "91"
-                body = "".join(rng.choice(CHARSET) for _ in range(9))
+                body = "".join(codes.choice(CHARSET) for _ in range(9))  # fresh on every run
                 org = Organization(
                     kind=kind,
                     name_zh=f"基准{'研究院' if n == ORGS else '企业'}{n}",

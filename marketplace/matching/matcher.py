@@ -12,6 +12,7 @@ For a listing the same happens the other way round over the demands index.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -118,22 +119,32 @@ def term_sql(rel: RelevanceSql, boosts: Mapping[int, float]) -> list[TermSql]:
         key=lambda i: -float(rel.params.get(f"w{i}", 0.0)),
     )
     extra = set(rest[:SELECTING_EXTRA])
-    out = []
-    for i, group in enumerate(rel.prepared.groups):
-        whole = [a for a in group.alternatives if not a.partial] or list(group.alternatives)
-        # A title word's compound parts (联网 of 物联网) may bring a document in, ranking as a description hit.
-        loose = list(group.alternatives) if i in boosts else whole
-        selecting = [a for a in loose if selective(a)] if i in boosts or i in extra else []
-        out.append(
-            TermSql(
-                anywhere=tsquery_of(loose),
-                head=tsquery_of(whole, "ABC"),
-                title=tsquery_of(whole, "A"),
-                weight=float(rel.params.get(f"w{i}", 0.0)),
-                selecting=tsquery_of(selecting) if selecting else None,
-            )
+    groups = rel.prepared.groups
+    wholes = [[a for a in g.alternatives if not a.partial] or list(g.alternatives) for g in groups]
+    # A title word's compound parts (联网 of 物联网) may bring a document in, ranking as a description hit.
+    looses = [list(g.alternatives) if i in boosts else wholes[i] for i, g in enumerate(groups)]
+    selecting = [
+        [a for a in looses[i] if selective(a)] if i in boosts or i in extra else [] for i in range(len(groups))
+    ]
+    if groups and not any(selecting):
+        # Every title word is common: the rarest one selects all the same.
+        heads = [i for i in range(len(groups)) if i in boosts] or list(range(len(groups)))
+
+        def df(i: int) -> int:
+            return min(min((rel.frequencies.get(t, 0) for t in a.tokens), default=0) for a in wholes[i])
+
+        rarest = min(heads, key=df)
+        selecting[rarest] = wholes[rarest]
+    return [
+        TermSql(
+            anywhere=tsquery_of(looses[i]),
+            head=tsquery_of(wholes[i], "ABC"),
+            title=tsquery_of(wholes[i], "A"),
+            weight=float(rel.params.get(f"w{i}", 0.0)),
+            selecting=tsquery_of(selecting[i]) if selecting[i] else None,
         )
-    return out
+        for i in range(len(groups))
+    ]
 
 
 def text_score(terms: Sequence[TermSql], levels: Sequence[int]) -> float:
@@ -326,9 +337,7 @@ class Matcher:
         return out[:limit]
 
 
-def _uuid_or_none(value: str | None) -> Any:
-    import uuid
-
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
