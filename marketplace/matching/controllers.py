@@ -9,6 +9,7 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+import marketplace.matching.catalog  # noqa: F401  (registers the event types)
 from marketplace.deals import views as deal_views
 from marketplace.deals.schemas import DealRead
 from marketplace.deals.service import DealsService

@@ -51,7 +51,7 @@ class ScoreParts(OutputSchema):
     region: float
 
 
-class ListingSummary(OutputSchema):
+class MatchedListing(OutputSchema):
     """A recommended listing's public facts."""
 
     id: uuid.UUID
@@ -70,7 +70,7 @@ class ListingSummary(OutputSchema):
 class ListingMatchRead(OutputSchema):
     """A listing recommended for a demand, with its score and reasons."""
 
-    listing: ListingSummary
+    listing: MatchedListing
     score: float = Field(description="0-100; the sum of `parts`.")
     parts: ScoreParts
     reasons: Reasons

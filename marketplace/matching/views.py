@@ -16,7 +16,7 @@ from marketplace.matching.schemas import (
     DemandSummary,
     FeedbackRead,
     ListingMatchRead,
-    ListingSummary,
+    MatchedListing,
     Reasons,
     SavedSearchRead,
     ScoreParts,
@@ -53,7 +53,7 @@ def listing_match(m: ListingMatch, feedback: MatchFeedback | None) -> ListingMat
     """One recommended listing."""
     doc = m.doc
     return ListingMatchRead(
-        listing=ListingSummary(
+        listing=MatchedListing(
             id=uuid.UUID(m.listing.id),
             title=m.listing.title,
             holder_id=_uuid(m.listing.holder_id),
