@@ -92,7 +92,8 @@ class MatchController(Controller):
         operation_id="matchDemandsForListing",
         summary="Open demands a listing fits",
         description="For the listing's holder and the platform (others: 404). Shows what each demand publishes, "
-        "never the enterprise's private data. " + _CONSTRAINTS,
+        "never the enterprise's private data; and how many organisations keep a saved search the listing was "
+        "announced to (a count: saved searches are private). " + _CONSTRAINTS,
         opt=policy.SIGNED_IN.opt(),
         responses=errors_for(401, 404, 422),
     )
@@ -107,10 +108,15 @@ class MatchController(Controller):
         """Demands for a listing."""
         relaxed = parse_relax(relax or [])
         service = MatchingService(session)
-        listing, matches = await service.demands_for_listing(principal, listing_id, relax=relaxed, limit=limit)
+        listing, matches, searching = await service.demands_for_listing(
+            principal, listing_id, relax=relaxed, limit=limit
+        )
         today = service.today()
         return DemandMatchPage(
-            listing_id=listing.id, relaxed=sorted(relaxed), items=[views.demand_match(m, today) for m in matches]
+            listing_id=listing.id,
+            relaxed=sorted(relaxed),
+            items=[views.demand_match(m, today) for m in matches],
+            saved_search_organizations=searching,
         )
 
     @post(

@@ -445,6 +445,17 @@ class MatchingRepository:
         org = await self.session.get(Organization, organization_id)
         return org is not None and org.kind == OrganizationKind.broker_agency
 
+    async def saved_search_organizations(self, listing_id: uuid.UUID) -> int:
+        """How many organisations have a saved search the listing was announced to."""
+        result = await self.session.execute(
+            text(
+                "SELECT count(DISTINCT organization_id) FROM match_notified_pairs"
+                " WHERE listing_id = :id AND target_kind = 'saved_search'"
+            ),
+            {"id": listing_id},
+        )
+        return int(result.scalar_one())
+
     # -- demand profiles and fan-out ------------------------------------------------------------
 
     async def upsert_profile(self, demand_id: uuid.UUID, tsquery: str, field_parents: Sequence[str]) -> None:

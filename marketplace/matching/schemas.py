@@ -122,6 +122,10 @@ class DemandMatchPage(OutputSchema):
     listing_id: uuid.UUID
     relaxed: list[Constraint]
     items: list[DemandMatchRead]
+    saved_search_organizations: int = Field(
+        description="Organisations with a saved search the listing was announced to (match.found); only a "
+        "count, since saved searches are private."
+    )
 
 
 class FeedbackInput(InputSchema):

@@ -159,8 +159,8 @@ class MatchingService:
 
     async def demands_for_listing(
         self, principal: Principal, listing_id: uuid.UUID, *, relax: frozenset[Constraint], limit: int
-    ) -> tuple[Listing, list[DemandMatch]]:
-        """Open demands a listing fits: for its holder (and the platform) only."""
+    ) -> tuple[Listing, list[DemandMatch], int]:
+        """Open demands a listing fits, and how many organisations' saved searches it fits: for its holder only."""
         listing = await self._own_listing(principal, listing_id)
         row = await SearchRepository(self.session).listing(listing.id)
         holder_name = row[1] if row else None
@@ -172,7 +172,7 @@ class MatchingService:
             relax=relax,
             limit=limit,
         )
-        return listing, matches
+        return listing, matches, await self.repo.saved_search_organizations(listing.id)
 
     # -- feedback ---------------------------------------------------------------------------------
 

@@ -87,6 +87,10 @@ async def test_a_published_listing_is_announced_to_what_it_fits_once(
     )
     told = {n.organization_id for n in notes.scalars().all()}
     assert told == set(by_org)
+    # The holder learns how many organisations' saved searches the listing fits, never which.
+    seen = await world.client.get(f"{API}/listings/{listing_id}/matching-demands", headers=world.institute.headers)
+    assert seen.status_code == 200 and seen.json()["saved_search_organizations"] == 1
+    assert fits_search not in seen.text
 
     # Later events about the same listing announce nothing again.
     again = await MatchingService(session).fan_out(uuid.UUID(listing_id))
