@@ -33,6 +33,7 @@ from marketplace.kit.problems import (
     validation_error_handler,
 )
 from marketplace.listings import controllers as listings_controllers
+from marketplace.matching import controllers as matching_controllers
 from marketplace.notifications import controllers as notifications_controllers
 from marketplace.payments import controllers as payments_controllers
 from marketplace.payments import ports as payments_ports
@@ -85,6 +86,7 @@ def api_router(settings: Settings) -> Router:
             *deals_controllers.CONTROLLERS,
             *reports_controllers.CONTROLLERS,
             *payments_controllers.CONTROLLERS,
+            *matching_controllers.CONTROLLERS,
         ],
         guards=[authorize],
         dependencies=DEPENDENCIES,

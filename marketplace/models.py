@@ -25,6 +25,7 @@ from marketplace.listings.models import (
     ListingWatch,
     NdaAcceptance,
 )
+from marketplace.matching.models import BrokerClient, DemandMatchProfile, MatchFeedback, MatchNotifiedPair, SavedSearch
 from marketplace.notifications.models import Notification
 from marketplace.payments.models import (
     DealFeeTerms,
@@ -48,6 +49,7 @@ __all__ = [
     "AuctionBid",
     "AuctionRegistration",
     "AuditEvent",
+    "BrokerClient",
     "Deal",
     "DealBroker",
     "DealContract",
@@ -58,6 +60,7 @@ __all__ = [
     "DealObjection",
     "DealOffer",
     "Demand",
+    "DemandMatchProfile",
     "FeeSchedule",
     "IdempotencyRecord",
     "Job",
@@ -69,6 +72,8 @@ __all__ = [
     "ListingIPAsset",
     "ListingRevision",
     "ListingWatch",
+    "MatchFeedback",
+    "MatchNotifiedPair",
     "NdaAcceptance",
     "Notification",
     "Organization",
@@ -78,6 +83,7 @@ __all__ = [
     "ProviderPayout",
     "ProviderReceipt",
     "RateLimitCounter",
+    "SavedSearch",
     "StripeAccount",
     "User",
     "WebhookAttempt",

@@ -61,7 +61,15 @@ from search.prepare import (
 )
 from search.text import Analyzer, get_default_analyzer
 
-__all__ = ["PostgresSearchBackend", "PreparedBatch", "ResultCache", "TermCache", "tsquery_of", "tsvector_literal"]
+__all__ = [
+    "PostgresSearchBackend",
+    "PreparedBatch",
+    "RelevanceSql",
+    "ResultCache",
+    "TermCache",
+    "tsquery_of",
+    "tsvector_literal",
+]
 
 _HEAD_SUMMARY_CHARS = 400  # the start of the summary ranks as summary; the rest as description
 _HEAD_BASES = {"title": 1, "keywords": 400, "holder": 1400, "summary": 1700}
@@ -246,6 +254,25 @@ class PreparedBatch:
     rows: list[dict[str, Any]]
     stored: list[dict[str, Any]]
     vocabulary: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RelevanceSql:
+    """A query's ranking as SQL: `score` reads the row `d` (search.documents) and the row `q` of `columns`."""
+
+    prepared: PreparedQuery
+    score: str
+    every_word: str
+    """tsquery text true when every (uncommon) word is present."""
+    any_word: str
+    """tsquery text true when any (uncommon) word or part of a compound word is present."""
+    params: dict[str, Any]
+    columns: list[str]
+    """Select-list items of the one-row subquery `q` that `score` refers to."""
+    frequencies: dict[str, int] = field(default_factory=dict)
+    """Document frequency of every token of the query (as of the last statistics run)."""
+    size: int = 0
+    """Documents in the index (as of the last statistics run)."""
 
 
 # Facet columns (as the CTE m names them) and how a group's key becomes the facet's values.
@@ -768,6 +795,42 @@ class PostgresSearchBackend:
             price_stats=PriceStats(int(low), int(high)) if low is not None and high is not None else None,
             terms=tuple(g.text for g in prepared.groups),
             took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def relevance_sql(
+        self,
+        index: str,
+        prepared: PreparedQuery,
+        *,
+        boosts: Mapping[int, float] | None = None,
+        typos: bool = True,
+    ) -> RelevanceSql:
+        """The ranking of `search` as SQL pieces, for callers that match and rank in statements of their own.
+
+        Typo corrections are added first (unless `typos` is false); `boosts` multiplies the weight of some
+        query words (by group position), the weights staying normalised to a sum of one.
+        """
+        if typos:
+            prepared = await self._expand(index, prepared, self._index_settings(index))
+        params: dict[str, Any] = {}
+        qcols: list[str] = []
+        score, every_word, any_word = await self._scoring(index, prepared, params, qcols)
+        if boosts:
+            weights = {int(k[1:]): v for k, v in params.items() if k.startswith("w") and k[1:].isdigit()}
+            boosted = {i: w * boosts.get(i, 1.0) for i, w in weights.items()}
+            total = sum(boosted.values()) or 1.0
+            for i, w in boosted.items():
+                params[f"w{i}"] = w / total
+        tokens = {t for g in prepared.groups for a in g.alternatives for t in a.tokens}
+        return RelevanceSql(
+            prepared=prepared,
+            score=score,
+            every_word=every_word,
+            any_word=any_word,
+            params=params,
+            columns=qcols,
+            frequencies=await self._frequencies(index, tokens),
+            size=await self._size(index),
         )
 
     async def _scoring(

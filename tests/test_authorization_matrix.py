@@ -74,6 +74,15 @@ OBJECT_SCOPE: dict[str, str] = {
     "/api/v1/auctions/{auction_id:uuid}/transitions/{transition:str}": "public",
     "/api/v1/public-notices/{notice_id:uuid}": "public",
     "/api/v1/public-notices/{notice_id:uuid}/objections": "public",
+    # Matching: a demand's matches are its enterprise's (and its brokers', and the platform's), a listing's
+    # matching demands and interest its holder's; saved searches and broker mandates their organisation's
+    # (tests/matching/test_routes.py checks each route with real objects).
+    "/api/v1/demands/{demand_id:uuid}/matches": "own",
+    "/api/v1/demands/{demand_id:uuid}/matches/{listing_id:uuid}/feedback": "own",
+    "/api/v1/listings/{listing_id:uuid}/matching-demands": "own",
+    "/api/v1/listings/{listing_id:uuid}/interest": "own",
+    "/api/v1/saved-searches/{saved_search_id:uuid}": "own",
+    "/api/v1/broker-clients/{broker_client_id:uuid}": "own",
 }
 
 ACTORS = ["anonymous", "viewer", "member", "admin", "owner", "other_org_owner", "platform_member", "platform_admin"]
@@ -176,6 +185,8 @@ async def build_world(factory: Factory) -> World:
             "delivery_id": uuid.uuid4(),
             "notification_id": uuid.uuid4(),
             "payable_id": uuid.uuid4(),
+            "saved_search_id": uuid.uuid4(),
+            "broker_client_id": uuid.uuid4(),
             "transition": "message",  # type: ignore[dict-item]
         },
     )
