@@ -242,7 +242,7 @@ class SearchController(Controller):
         limit: Annotated[int | None, QueryParameter(name="limit", description="1-20 (default 8).")] = None,
     ) -> SuggestionList:
         """Suggest."""
-        target = index or LISTINGS
+        target = LISTINGS if index is None else index
         if target not in (LISTINGS, DEMANDS):
             raise InvalidSearchParameter.of("in", f"{index!r} is not one of {LISTINGS}, {DEMANDS}")
         items = await SearchService(session).suggest(target, q or "", limit=8 if limit is None else limit)
