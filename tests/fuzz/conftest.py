@@ -78,10 +78,18 @@ def fuzz_world(fuzz_database_url: str) -> FuzzWorld:
     return asyncio.run(build())
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The organisation kind a test runs as, and its Authorization header."""
+
+    kind: str
+    headers: dict[str, str]
+
+
 @pytest.fixture(params=KINDS)
-def caller(request: pytest.FixtureRequest, fuzz_world: FuzzWorld) -> dict[str, str]:
-    """The Authorization header of the organisation kind this test runs as."""
-    return fuzz_world.headers[request.param]
+def caller(request: pytest.FixtureRequest, fuzz_world: FuzzWorld) -> Caller:
+    """The organisation kind this test runs as."""
+    return Caller(kind=request.param, headers=fuzz_world.headers[request.param])
 
 
 class LateApp:
