@@ -226,9 +226,10 @@ def build_market(base: str, keys: dict[str, Any], *, listings: int, auctions: in
 
 @dataclass
 class Outcome:
-    """What one operation saw: the statuses of its requests."""
+    """What one operation saw: the statuses of its requests, and the latency of each step of a multi-step one."""
 
     statuses: list[int]
+    steps: list[tuple[str, float]] = field(default_factory=list)
 
 
 OpFunc = Callable[[httpx.AsyncClient, World, random.Random], Awaitable[Outcome]]
@@ -266,39 +267,40 @@ async def negotiate(client: httpx.AsyncClient, world: World, rng: random.Random)
     """Inquiry, reply, offer, call-off: the pair (buyer, listing) is free again afterwards."""
     assert world.pairs is not None
     buyer, listing_id, seller = await world.pairs.get()
-    statuses: list[int] = []
+    outcome = Outcome([])
+
+    async def step(name: str, path: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+        started = time.perf_counter()
+        response = await client.post(path, json=body, headers=headers)
+        outcome.steps.append((name, (time.perf_counter() - started) * 1000))
+        outcome.statuses.append(response.status_code)
+        return response
+
     try:
-        opened = await client.post(
-            f"{API}/deals",
-            json={"listing_id": listing_id, "message": "您好，我们希望了解许可方式。"},
-            headers=auth(buyer),
+        opened = await step(
+            "open", f"{API}/deals", {"listing_id": listing_id, "message": "您好，我们希望了解许可方式。"}, auth(buyer)
         )
-        statuses.append(opened.status_code)
         if opened.status_code != 201:
-            return Outcome(statuses)
+            return outcome
         deal = f"{API}/deals/{opened.json()['id']}"
-        replied = await client.post(
+        replied = await step(
+            "reply",
             f"{deal}/transitions/reply",
-            json={"body": "欢迎洽谈。"},
-            headers=auth(seller, **{"If-Match": opened.headers["ETag"]}),
+            {"body": "欢迎洽谈。"},
+            auth(seller, **{"If-Match": opened.headers["ETag"]}),
         )
-        statuses.append(replied.status_code)
         if replied.status_code != 200:
-            return Outcome(statuses)
+            return outcome
         price = rng.randrange(100, 1000) * 100_000
         offer = {
             "price_fen": price,
             "trade_mode": "transfer",
             "payment_plan": [{"title": "首付款", "amount_fen": price}],
         }
-        offered = await client.post(
-            f"{deal}/offers", json=offer, headers=auth(buyer, **{"If-Match": replied.headers["ETag"]})
-        )
-        statuses.append(offered.status_code)
+        offered = await step("offer", f"{deal}/offers", offer, auth(buyer, **{"If-Match": replied.headers["ETag"]}))
         etag = offered.headers.get("ETag") or replied.headers["ETag"]
-        cancelled = await client.post(f"{deal}/transitions/cancel", json={}, headers=auth(buyer, **{"If-Match": etag}))
-        statuses.append(cancelled.status_code)
-        return Outcome(statuses)
+        await step("cancel", f"{deal}/transitions/cancel", {}, auth(buyer, **{"If-Match": etag}))
+        return outcome
     finally:
         world.pairs.put_nowait((buyer, listing_id, seller))
 
@@ -348,11 +350,13 @@ class Stats:
     errors: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     bad: dict[str, int] = field(default_factory=dict)
+    steps: dict[str, list[float]] = field(default_factory=dict)
 
-    def quantiles(self) -> tuple[float, float, float] | None:
-        if len(self.latencies_ms) < 2:
+    def quantiles(self, values: list[float] | None = None) -> tuple[float, float, float] | None:
+        values = self.latencies_ms if values is None else values
+        if len(values) < 2:
             return None
-        qs = statistics.quantiles(self.latencies_ms, n=100, method="inclusive")
+        qs = statistics.quantiles(values, n=100, method="inclusive")
         return qs[49], qs[94], qs[98]
 
 
@@ -381,6 +385,8 @@ async def run_load(
             s = stats[op.name]
             s.ops += 1
             s.latencies_ms.append((time.perf_counter() - started) * 1000)
+            for step_name, ms in outcome.steps:
+                s.steps.setdefault(step_name, []).append(ms)
             wrong = [code for code in outcome.statuses if code not in op.expected]
             if wrong:
                 s.errors += 1
@@ -446,6 +452,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="marketplace-soak-"))
     pg = None
     procs: list[subprocess.Popen[bytes]] = []
+    keep = False  # the logs stay when something failed
     try:
         t0 = time.perf_counter()
         pg, url = start_embedded(tmp / "data", "marketplace_soak")
@@ -537,6 +544,12 @@ def main() -> None:
                 f"{op.name:<10} {s.ops:>7} {s.ops / elapsed:>7.1f} {s.errors:>7} "
                 f"{_fmt(p50):>8} {_fmt(p95):>8} {_fmt(p99):>8}  {bad}"
             )
+            for step_name, values in s.steps.items():
+                q = s.quantiles(values)
+                p50, p95, p99 = q if q else (None, None, None)
+                print(
+                    f"  .{step_name:<7} {len(values):>7} {'':>7} {'':>7} {_fmt(p50):>8} {_fmt(p95):>8} {_fmt(p99):>8}"
+                )
         growth = (rss_end - rss_start) / rss_start * 100
         print(
             f"\nthroughput: {total_ops / elapsed:.1f} operations/s over {elapsed / 60:.1f} min "
@@ -549,13 +562,14 @@ def main() -> None:
         )
         print("RSS samples (s, MiB): " + ", ".join(f"({t:.0f}, {m:.1f})" for t, m in samples))
         if total_errors:
+            keep = True
             print(f"see {tmp / 'app.log'} (kept)")
     finally:
         for proc in reversed(procs):
             stop_process(proc)
         if pg is not None:
             pg.stop()
-        if not locals().get("total_errors"):
+        if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
