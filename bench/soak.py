@@ -76,7 +76,8 @@ class World:
     negotiable: list[tuple[str, str]] = field(default_factory=list)  # (listing id, seller key)
     listing_ids: list[str] = field(default_factory=list)
     auctions: list[str] = field(default_factory=list)
-    pairs: asyncio.Queue[tuple[str, str, str]] | None = None  # (buyer key, listing id, seller key) not in use
+    pair_list: list[tuple[str, str, str]] = field(default_factory=list)  # (buyer key, listing id, seller key)
+    pairs: asyncio.Queue[tuple[str, str, str]] | None = None  # the pairs not in use, made per event loop
     bid_counters: dict[str, itertools.count[int]] = field(default_factory=dict)
     demand_ids: list[str] = field(default_factory=list)
 
@@ -365,6 +366,9 @@ async def run_load(
 ) -> tuple[dict[str, Stats], float, int]:
     """Start operations at `rate` per second for `seconds`; (stats per kind, elapsed, operations started late)."""
     rng = random.Random(seed)
+    world.pairs = asyncio.Queue()
+    for pair in world.pair_list:
+        world.pairs.put_nowait(pair)
     stats = {op.name: Stats() for op in ops}
     weights = [op.weight for op in ops]
     slots = asyncio.Semaphore(max_in_flight)
@@ -483,11 +487,7 @@ def main() -> None:
         spec = httpx.get(f"{base}/schema/openapi.json", timeout=30).json()
         ops, skipped = available(OPERATIONS, spec)
         world = build_market(base, keys, listings=args.listings, auctions=args.auctions, demands=args.demands)
-        pairs: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
-        for buyer in world.buyers:
-            for listing_id, seller in world.negotiable:
-                pairs.put_nowait((buyer, listing_id, seller))
-        world.pairs = pairs
+        world.pair_list = [(b, listing_id, seller) for b in world.buyers for listing_id, seller in world.negotiable]
         print(
             f"ready in {time.perf_counter() - t0:.1f}s: embedded PostgreSQL, demo organisations, {len(world.sellers)} "
             f"sellers, {len(world.buyers)} buyers, {len(world.listing_ids)} published listings "

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from litestar._openapi.schema_generation import SchemaCreator
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Link, OpenAPIResponse, Operation, Reference, RequestBody, Schema
 from litestar.plugins.pydantic import PydanticSchemaPlugin
@@ -14,6 +13,9 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, PydanticOmit
 
 from marketplace.kit.schemas import InputSchema
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
 
 _DESCRIPTIONS = {
     400: "Malformed request (bad parameter, cursor or header).",
