@@ -48,6 +48,7 @@ from marketplace.web.middleware import (
     RequestContextMiddleware,
     UnitOfWorkMiddleware,
 )
+from marketplace.web.openapi import ClosedInputSchemaPlugin
 from marketplace.web.policy import authorize
 from marketplace.web.ratelimit import RateLimitMiddleware
 from marketplace.web.security import QueryStringLimitMiddleware, security_headers
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         openapi_config=openapi_config(),
+        plugins=[ClosedInputSchemaPlugin()],
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         request_max_body_size=settings.max_body_bytes,
         state=State({"settings": settings}),

@@ -54,7 +54,7 @@ from marketplace.kit.pagination import (
 )
 from marketplace.web import policy
 from marketplace.web.deps import Caller, DbSession, MaybeCaller
-from marketplace.web.openapi import errors_for
+from marketplace.web.openapi import created_id_links, errors_for, operation
 
 DealId = FromPath[uuid.UUID]
 AuctionId = FromPath[uuid.UUID]
@@ -91,6 +91,18 @@ class DealController(Controller):
     @post(
         "/",
         operation_id="openDeal",
+        operation_class=operation(
+            links=created_id_links(
+                "deal_id",
+                "getDeal",
+                "listDealOffers",
+                "makeDealOffer",
+                "listDealMessages",
+                "postDealMessage",
+                "getDealContract",
+                etag=("makeDealOffer",),
+            )
+        ),
         summary="Open a deal on a published listing",
         description="A verified enterprise (or a broker naming its client, who then confirms the broker with "
         "appoint_broker) opens an inquiry with a message. One live deal per buyer and listing. Auction-priced "
@@ -294,6 +306,11 @@ class AuctionController(Controller):
     @post(
         "/",
         operation_id="openAuction",
+        operation_class=operation(
+            links=created_id_links(
+                "auction_id", "getAuction", "listAuctionBids", "listAuctionRegistrations", "registerForAuction"
+            )
+        ),
         summary="Open an auction on an auction-priced listing",
         description="The listing's holder or the platform. Start price, increment, hidden reserve and deposit "
         "come from the listing's pricing; the close is a durable timer, moved by late bids.",

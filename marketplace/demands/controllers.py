@@ -25,7 +25,7 @@ from marketplace.reference.regions import region_name
 from marketplace.reference.trl import trl_stage
 from marketplace.web import policy
 from marketplace.web.deps import Caller, DbSession, MaybeCaller
-from marketplace.web.openapi import errors_for
+from marketplace.web.openapi import created_id_links, errors_for, operation
 
 _ETAG_HEADER = [ResponseHeader(name="ETag", description='The demand\'s version, e.g. W/"3".', documentation_only=True)]
 DemandId = FromPath[uuid.UUID]
@@ -84,6 +84,16 @@ class DemandController(Controller):
     @post(
         "/",
         operation_id="createDemand",
+        operation_class=operation(
+            links=created_id_links(
+                "demand_id",
+                "getDemand",
+                "updateDemand",
+                "closeDemand",
+                "fulfilDemand",
+                etag=("updateDemand", "closeDemand", "fulfilDemand"),
+            )
+        ),
         summary="Post a demand",
         description="Verified enterprises only; the demand is open at once.",
         status_code=HTTP_201_CREATED,

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from litestar.params import QueryParameter
 from pydantic import BaseModel, Field
 
-from marketplace.kit.errors import FieldProblem, InvalidInput
+from marketplace.kit.errors import AppError, FieldProblem
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 20
@@ -48,9 +48,9 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise _bad_cursor() from exc
+        raise bad_cursor() from exc
     if not isinstance(values, list) or not values:
-        raise _bad_cursor()
+        raise bad_cursor()
     return values
 
 
@@ -62,7 +62,7 @@ def decode_id_cursor(cursor: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(values[0]))
     except ValueError as exc:
-        raise _bad_cursor() from exc
+        raise bad_cursor() from exc
 
 
 def page_by_id(rows: Sequence[Any], *, limit: int, key: str = "id") -> tuple[list[Any], str | None]:
@@ -72,8 +72,16 @@ def page_by_id(rows: Sequence[Any], *, limit: int, key: str = "id") -> tuple[lis
     return items, next_cursor
 
 
-def _bad_cursor() -> InvalidInput:
-    return InvalidInput(
+class InvalidCursor(AppError):
+    """A cursor this service did not issue: a malformed request (400), like any other bad query parameter."""
+
+    status_code = 400
+    title = "Invalid cursor"
+
+
+def bad_cursor() -> InvalidCursor:
+    """The error for a cursor that does not decode."""
+    return InvalidCursor(
         "cursor is not one this service issued",
         errors=[FieldProblem(detail="not a valid cursor", parameter="cursor", location="query")],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -91,6 +92,9 @@ def app_error_handler(request: Request[Any, Any, Any], exc: AppError) -> Respons
     )
 
 
+_MISSING_PARAMETER = re.compile(r"^Missing required (query|header|cookie|path) parameter '([^']+)'")
+
+
 def _pointer(key: str) -> str:
     return "/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in key.split(".") if part)
 
@@ -112,6 +116,11 @@ def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationExc
             problems.append(
                 FieldProblem(detail=message, parameter=str(key), location=getattr(source, "value", str(source)))
             )
+    missing = _MISSING_PARAMETER.match(str(exc.detail or ""))
+    if not problems and missing:
+        # Litestar names a missing required query/header/cookie parameter only in its message.
+        location, name = missing.groups()
+        problems.append(FieldProblem(detail="required", parameter=name, location=location))
     return problem_response(
         request,
         status=400 if any(p.location for p in problems) and not any(p.pointer for p in problems) else 422,

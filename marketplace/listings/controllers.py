@@ -10,6 +10,7 @@ from urllib.parse import quote
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.enums import RequestEncodingType
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, RequestBody, Schema
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -51,10 +52,27 @@ from marketplace.reference.fields import children, get_field
 from marketplace.storage import get_storage
 from marketplace.web import policy
 from marketplace.web.deps import Caller, DbSession, MaybeCaller
-from marketplace.web.openapi import errors_for
+from marketplace.web.openapi import created_id_links, errors_for, operation
 
 IMPORT_MAX_BYTES = 64 * 1024 * 1024
 _ETAG_HEADER = [ResponseHeader(name="ETag", description='The listing\'s version, e.g. W/"3".', documentation_only=True)]
+
+# The import handler reads the raw body itself, so its body is documented by hand.
+IMPORT_BODY = RequestBody(
+    required=True,
+    description="The file: CSV (UTF-8) or JSON lines, as the body or as the `file` part of a multipart form.",
+    content={
+        "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+        "application/x-ndjson": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+        "multipart/form-data": OpenAPIMediaType(
+            schema=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["file"],
+                properties={"file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)},
+            )
+        ),
+    },
+)
 
 ListingId = FromPath[uuid.UUID]
 AttachmentId = FromPath[uuid.UUID]
@@ -97,6 +115,19 @@ class ListingController(Controller):
     @post(
         "/",
         operation_id="createListing",
+        operation_class=operation(
+            links=created_id_links(
+                "listing_id",
+                "getListing",
+                "updateListing",
+                "submitListing",
+                "withdrawListing",
+                "closeListing",
+                "listListingAttachments",
+                "listListingNdaAcceptances",
+                etag=("updateListing", "submitListing", "withdrawListing", "closeListing"),
+            )
+        ),
         summary="Create a listing (draft)",
         description="Institutes and enterprises only; the listing starts as a draft of the caller's organisation.",
         status_code=HTTP_201_CREATED,
@@ -156,6 +187,7 @@ class ListingController(Controller):
     @post(
         "/import",
         operation_id="importListings",
+        operation_class=operation(request_body=IMPORT_BODY),
         summary="Import listings from CSV or JSON lines",
         description="Send the file as the body (Content-Type text/csv or application/x-ndjson) or as the `file` "
         "part of a multipart form (type from its content type or extension). Every row is validated; one bad row "
@@ -446,7 +478,7 @@ class ListingController(Controller):
         summary="Stop watching a listing",
         status_code=HTTP_200_OK,
         opt=policy.SIGNED_IN.opt(),
-        responses=errors_for(401, 403),
+        responses=errors_for(401, 403, 404),
     )
     async def unwatch(self, session: DbSession, principal: Caller, listing_id: ListingId) -> Unwatched:
         """Unwatch (idempotent)."""
@@ -485,6 +517,7 @@ class MyListingsController(Controller):
     @get(
         "/export",
         operation_id="exportMyListings",
+        operation_class=operation(media_types=tuple(bulk.MEDIA_TYPES.values())),
         summary="Export the caller's organisation's listings",
         description="CSV (UTF-8 with BOM) or JSON lines, in the import format, so the file imports back as is.",
         opt=policy.SIGNED_IN.opt(),

@@ -79,10 +79,12 @@ TitleZh = Annotated[str, StringConstraints(min_length=2, max_length=200)]
 TitleEn = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Summary = Annotated[str, StringConstraints(max_length=1000)]
 LongText = Annotated[str, StringConstraints(max_length=LONG_TEXT)]
+# The validator wraps the constrained string, so it runs first (full-width digits are folded before the
+# pattern is checked) and the pattern stays visible in the JSON schema.
 Phone = Annotated[
     str,
-    BeforeValidator(lambda v: unicodedata.normalize("NFKC", v) if isinstance(v, str) else v),
     StringConstraints(pattern=r"^\+?[0-9][0-9\- ()]{4,28}$"),
+    BeforeValidator(lambda v: unicodedata.normalize("NFKC", v) if isinstance(v, str) else v),
 ]
 Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="Amount in fen (CNY minor units).")]
 Trl = Annotated[int, Field(ge=1, le=9, description="Technology readiness level, 1-9.")]
@@ -372,6 +374,9 @@ class ListingSummary(OutputSchema):
 
 class ListingPublic(ListingSummary):
     """A listing as anyone who may see it sees it."""
+
+    # The three views nest (public < confidential < full): closed schemas make each response match exactly one.
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"additionalProperties": False})
 
     description: str | None
     keywords: list[str]

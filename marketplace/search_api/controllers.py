@@ -243,7 +243,7 @@ class SearchController(Controller):
         ] = None,
     ) -> SuggestionList:
         """Suggest."""
-        target = index or LISTINGS
+        target = LISTINGS if index is None else index
         if target not in (LISTINGS, DEMANDS):
             raise InvalidSearchParameter.of("in", f"{index!r} is not one of {LISTINGS}, {DEMANDS}")
         items = await SearchService(session).suggest(target, q or "", limit=8 if limit is None else limit)

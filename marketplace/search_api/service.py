@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.demands.service import today_at
-from marketplace.kit.pagination import decode_cursor, encode_cursor
+from marketplace.kit.pagination import InvalidCursor, decode_cursor, encode_cursor
 from marketplace.kit.time import utcnow
 from marketplace.listings.models import IPAssetType, TradeMode
 from marketplace.reference.fields import is_valid_field
@@ -193,7 +193,11 @@ def build_query(index: str, params: SearchParams, *, facets_allowed: Sequence[Fa
     limit = 20 if params.limit is None else params.limit
     digest = _query_digest(index, text, filters, sort)
     if params.cursor:
-        values = decode_cursor(params.cursor) or []
+        try:
+            values = decode_cursor(params.cursor) or []
+        except InvalidCursor as exc:
+            # Search names every bad parameter the same way (422), the cursor included.
+            raise InvalidSearchParameter.of("cursor", "not a cursor this service issued") from exc
         if len(values) != 3 or values[2] != digest or not all(isinstance(v, int) for v in values[:2]):
             raise InvalidSearchParameter.of("cursor", "belongs to another query; start again without it")
         page, limit = values[0], values[1]

@@ -13,7 +13,7 @@ from marketplace.events.models import OutboxEvent
 from marketplace.kit.pagination import CursorParam, LimitParam, decode_id_cursor, encode_cursor, page_by_id
 from marketplace.web import policy
 from marketplace.web.deps import Caller, DbSession
-from marketplace.web.openapi import errors_for
+from marketplace.web.openapi import created_id_links, errors_for, operation
 from marketplace.webhooks.catalog import data_schema, event_types
 from marketplace.webhooks.models import DeliveryStatus, WebhookEndpoint
 from marketplace.webhooks.schemas import (
@@ -91,6 +91,16 @@ class WebhookEndpointController(Controller):
     @post(
         "/",
         operation_id="createWebhookEndpoint",
+        operation_class=operation(
+            links=created_id_links(
+                "endpoint_id",
+                "getWebhookEndpoint",
+                "updateWebhookEndpoint",
+                "listWebhookDeliveries",
+                "rotateWebhookSecret",
+                "deleteWebhookEndpoint",
+            )
+        ),
         summary="Register a webhook endpoint",
         description="The URL must be http(s) on a public address (no credentials in it). The response carries the "
         "signing secret, shown only this once; deliveries are signed with it per Standard Webhooks.",
@@ -258,7 +268,7 @@ class EventFeedController(Controller):
         "as ?cursor= on the next poll. Filter with ?type= (repeatable; exact names or `prefix.*`). Events show "
         "up a couple of seconds after they happen.",
         opt=policy.SIGNED_IN.opt(),
-        responses=errors_for(401),
+        responses=errors_for(401, 422),
     )
     async def list_events(
         self,

@@ -17,7 +17,7 @@ from marketplace.events.feed import EventFeedRepository
 from marketplace.events.models import OutboxEvent
 from marketplace.events.service import EventRecorder, diff_of
 from marketplace.kit.errors import FieldProblem, InvalidInput
-from marketplace.kit.pagination import decode_cursor
+from marketplace.kit.pagination import bad_cursor, decode_cursor
 from marketplace.kit.time import utcnow
 from marketplace.webhooks import errors
 from marketplace.webhooks.catalog import covers_known_type
@@ -271,10 +271,7 @@ def seq_cursor(cursor: str | None) -> int | None:
     if values is None:
         return None
     if not isinstance(values[0], int) or isinstance(values[0], bool) or values[0] < 0:
-        raise InvalidInput(
-            "cursor is not one this service issued",
-            errors=[FieldProblem(detail="not a valid cursor", parameter="cursor", location="query")],
-        )
+        raise bad_cursor()
     return values[0]
 
 

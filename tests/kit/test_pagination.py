@@ -6,9 +6,8 @@ import uuid
 
 import pytest
 
-from marketplace.kit.errors import InvalidInput
 from marketplace.kit.ids import uuid7
-from marketplace.kit.pagination import decode_cursor, decode_id_cursor, encode_cursor
+from marketplace.kit.pagination import InvalidCursor, decode_cursor, decode_id_cursor, encode_cursor
 
 
 def test_round_trip() -> None:
@@ -19,9 +18,9 @@ def test_round_trip() -> None:
 
 @pytest.mark.parametrize("bad", ["!!!", "bm90IGpzb24", encode_cursor([]).replace("W10", "e30"), "W10"])
 def test_bad_cursor(bad: str) -> None:
-    with pytest.raises(InvalidInput) as info:
+    with pytest.raises(InvalidCursor) as info:
         decode_id_cursor(bad)
-    assert info.value.errors[0].parameter == "cursor"
+    assert info.value.status_code == 400 and info.value.errors[0].parameter == "cursor"
 
 
 def test_uuid7_is_time_ordered_and_version_7() -> None:

@@ -93,7 +93,7 @@ async def test_query_parameter_errors_name_the_parameter(client: httpx.AsyncClie
 async def test_bad_cursor_names_the_parameter(client: httpx.AsyncClient, factory: Factory) -> None:
     actor = await factory.actor(role=Role.owner)
     response = await client.get("/api/v1/organizations/me/members?cursor=@@@", headers=actor.headers)
-    body = assert_problem(response, 422, "invalid-input")
+    body = assert_problem(response, 400, "invalid-cursor")
     assert body["errors"] == [{"detail": "not a valid cursor", "parameter": "cursor", "in": "query"}]
 
 
