@@ -1,7 +1,7 @@
 """The whole story, driven only through a client generated from the published OpenAPI spec.
 
 An institute publishes a result with two patents; the platform approves it; an enterprise finds it with a
-traditional-character query, accepts the NDA, appoints a broker, negotiates and agrees; the holder is
+traditional-character query and as a match for its demand, accepts the NDA, appoints a broker, negotiates and agrees; the holder is
 state-funded, so a public notice runs (the test moves the notice's clock); both sign; the enterprise pays two
 milestones by bank transfer (offline provider), the seller delivers and the buyer accepts; the seller is paid
 out net of its fee, the broker gets its commission, every statement balances, and the reports and the
@@ -22,13 +22,14 @@ from marketplace.accounts.models import OrganizationKind, Role
 from marketplace.deals.tasks import KINDS as DEAL_KINDS
 from marketplace.events.worker import Worker, WorkerConfig
 from marketplace.kit.time import utcnow
+from marketplace.matching.tasks import FAN_OUT_KIND, PROFILE_KIND
 from marketplace.search_api.tasks import DEMAND_KIND, LISTING_KIND
 from tests.catalogue import listing_payload, patent_number
 from tests.deals.conftest import make_due, offer_body, shift
 from tests.factories import Actor, Factory
 from tests.story.conftest import Api
 
-WORK_KINDS = DEAL_KINDS | {LISTING_KIND, DEMAND_KIND}
+WORK_KINDS = DEAL_KINDS | {LISTING_KIND, DEMAND_KIND, FAN_OUT_KIND, PROFILE_KIND}
 
 
 async def work(maker: async_sessionmaker[AsyncSession]) -> None:
@@ -149,6 +150,22 @@ async def test_a_state_funded_result_from_search_to_completed_contract(
         ),
     )
     assert demand["title"].startswith("寻求")
+    await work(sessionmaker)  # the demand's match profile
+
+    # The result comes back as a match for the demand, with its reasons.
+    matches = await api.parsed("matching.match_listings_for_demand", enterprise, demand_id=uuid.UUID(demand["id"]))
+    (match,) = [m for m in matches["items"] if m["listing"]["id"] == listing["id"]]
+    assert match["reasons"]["field"] == "exact" and match["reasons"]["trade_mode"] == "offered"
+    assert match["violations"] == [] and match["explanation"]
+    await api.call(
+        "matching.give_match_feedback",
+        enterprise,
+        demand_id=uuid.UUID(demand["id"]),
+        listing_id=uuid.UUID(listing["id"]),
+        body=api.model("FeedbackInput", {"verdict": "interested"}),
+    )
+    interest = await api.parsed("matching.list_listing_interest", institute, listing_id=uuid.UUID(listing["id"]))
+    assert demand["id"] in str(interest)  # the holder sees the interest
 
     # The NDA opens the confidential part.
     listing_id = uuid.UUID(listing["id"])
