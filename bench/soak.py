@@ -11,7 +11,10 @@ seconds, whatever the answers do; at most --max-in-flight at once), each drawn f
 - read:      GET /api/v1/listings/{id}
 - negotiate: a buyer opens an inquiry, the seller replies, the buyer makes an offer, then calls it off
 - bid:       POST /api/v1/auctions/{id}/bids (the next amount; 409 when a higher bid got in first is fine)
-- match / pay: run when the app has their routes (a kind whose route is not in the app's spec is skipped)
+- match:     GET /api/v1/demands/{id}/matches (as the demand's enterprise)
+- pay:       the platform records a bank transfer against a signed deal's milestone reference (an instalment,
+             through the ledger), then the payer reads its balances
+  (a kind whose route is not in the app's spec is skipped)
 
 It prints, per kind: operations, errors (5xx, transport failures and any status the kind does not expect),
 p50/p95/p99 latency; the throughput; and the API process's RSS after the warm-up and at the end, with the
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -79,7 +83,8 @@ class World:
     pair_list: list[tuple[str, str, str]] = field(default_factory=list)  # (buyer key, listing id, seller key)
     pairs: asyncio.Queue[tuple[str, str, str]] | None = None  # the pairs not in use, made per event loop
     bid_counters: dict[str, itertools.count[int]] = field(default_factory=dict)
-    demand_ids: list[str] = field(default_factory=list)
+    demand_ids: list[tuple[str, str]] = field(default_factory=list)  # (demand id, owner key)
+    payables: list[tuple[str, str]] = field(default_factory=list)  # (payment reference, payer key)
 
 
 def auth(key: str, **extra: str) -> dict[str, str]:
@@ -155,8 +160,11 @@ def _publish(client: httpx.Client, world: World, seller: str, body: dict[str, An
     return listing_id
 
 
-def build_market(base: str, keys: dict[str, Any], *, listings: int, auctions: int, demands: int) -> World:
-    """Published listings (negotiable and auction-priced), open auctions with every buyer registered, demands."""
+def build_market(
+    base: str, keys: dict[str, Any], *, listings: int, auctions: int, demands: int, paying: int = 8
+) -> World:
+    """Published listings (negotiable and auction-priced), open auctions with every buyer registered, demands,
+    and signed deals whose milestones are paid in instalments by the `pay` operation."""
     world = World(platform=keys["platform"], sellers=keys["sellers"], buyers=keys["buyers"])
     rng = random.Random(7)
     with httpx.Client(base_url=base, timeout=60) as client:
@@ -218,8 +226,54 @@ def build_market(base: str, keys: dict[str, Any], *, listings: int, auctions: in
             }
             created = client.post(f"{API}/demands", json=body, headers=auth(world.buyers[i % len(world.buyers)]))
             created.raise_for_status()
-            world.demand_ids.append(str(created.json()["id"]))
+            world.demand_ids.append((str(created.json()["id"]), world.buyers[i % len(world.buyers)]))
+        for i in range(paying):
+            _performing_deal(client, world, i, rng)
     return world
+
+
+def _performing_deal(client: httpx.Client, world: World, i: int, rng: random.Random) -> None:
+    """A signed deal with one milestone: its payable is what the `pay` operation pays by bank transfer."""
+    seller, buyer = world.sellers[i % len(world.sellers)], world.buyers[i % len(world.buyers)]
+    topic = TOPICS[i % len(TOPICS)]
+    body = {
+        "title_zh": f"{topic}许可成果（付款{i + 1}）",
+        "summary": f"{topic}成果，已签约实施。",
+        "description": f"{topic}相关成套工艺。",
+        "keywords": [topic[:3]],
+        "field_codes": [FIELDS[i % len(FIELDS)]],
+        "trl": 6,
+        "achievement_type": "applied_technology",
+        "trade_modes": ["transfer"],
+        "pricing": {"kind": "negotiable"},
+        "region_code": "440300",
+        "holder_state_funded": False,
+    }
+    listing_id = _publish(client, world, seller, body)
+    opened = client.post(f"{API}/deals", json={"listing_id": listing_id, "message": "拟受让。"}, headers=auth(buyer))
+    opened.raise_for_status()
+    deal = f"{API}/deals/{opened.json()['id']}"
+    etag = opened.headers["ETag"]
+
+    def fire(key: str, name: str, payload: dict[str, Any], path: str | None = None) -> dict[str, Any]:
+        nonlocal etag
+        response = client.post(
+            path or f"{deal}/transitions/{name}", json=payload, headers=auth(key, **{"If-Match": etag})
+        )
+        response.raise_for_status()
+        etag = response.headers["ETag"]
+        return dict(response.json())
+
+    fire(seller, "reply", {"body": "欢迎。"})
+    price = rng.randrange(100, 1000) * 1_000_000
+    offer = {"price_fen": price, "trade_mode": "transfer", "payment_plan": [{"title": "全款", "amount_fen": price}]}
+    offered = fire(buyer, "make_offer", offer, f"{deal}/offers")
+    fire(seller, "accept_offer", {"offer_id": offered["open_offer"]["id"]})
+    fire(buyer, "confirm_contract", {})
+    fire(seller, "confirm_contract", {})
+    money = client.get(f"{deal}/money", headers=auth(buyer))
+    money.raise_for_status()
+    world.payables.extend((p["reference"], buyer) for p in money.json()["payables"])
 
 
 # ---------------------------------------------------------------- the operations
@@ -316,14 +370,25 @@ async def bid(client: httpx.AsyncClient, world: World, rng: random.Random) -> Ou
 
 
 async def match(client: httpx.AsyncClient, world: World, rng: random.Random) -> Outcome:
-    demand_id = rng.choice(world.demand_ids)
-    return Outcome(
-        [(await client.get(f"{API}/demands/{demand_id}/matches", headers=auth(world.buyers[0]))).status_code]
-    )
+    demand_id, owner = rng.choice(world.demand_ids)
+    return Outcome([(await client.get(f"{API}/demands/{demand_id}/matches", headers=auth(owner))).status_code])
 
 
 async def pay(client: httpx.AsyncClient, world: World, rng: random.Random) -> Outcome:
-    return Outcome([(await client.get(f"{API}/payments", headers=auth(rng.choice(world.buyers)))).status_code])
+    """A bank transfer recorded against a milestone's reference (an instalment; over-payments are credited),
+    then the payer reads its balances: a write through the ledger and a read of it."""
+    reference, payer = rng.choice(world.payables)
+    body = {"reference": reference, "amount_fen": rng.randrange(1, 100) * 10_000, "external_id": uuid.uuid4().hex}
+    outcome = Outcome([])
+    started = time.perf_counter()
+    recorded = await client.post(f"{API}/money/transfers", json=body, headers=auth(world.platform))
+    outcome.steps.append(("transfer", (time.perf_counter() - started) * 1000))
+    outcome.statuses.append(recorded.status_code)
+    started = time.perf_counter()
+    balances = await client.get(f"{API}/money/balances", headers=auth(payer))
+    outcome.steps.append(("balances", (time.perf_counter() - started) * 1000))
+    outcome.statuses.append(balances.status_code)
+    return outcome
 
 
 # The mix. Add a kind here (a weight, the spec route it needs, a function); kinds whose route the app does
@@ -336,7 +401,7 @@ OPERATIONS: list[Operation] = [
     # A bid refused because a higher one got in first (409) is the auction working, not an error.
     Operation("bid", 8, ("post", "/api/v1/auctions/{auction_id}/bids"), bid, frozenset({201, 409})),
     Operation("match", 3, ("get", "/api/v1/demands/{demand_id}/matches"), match),
-    Operation("pay", 1, ("get", "/api/v1/payments"), pay),
+    Operation("pay", 4, ("post", "/api/v1/money/transfers"), pay),
 ]
 
 

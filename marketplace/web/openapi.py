@@ -54,9 +54,9 @@ class Problem(BaseModel):
 
 
 def errors_for(*statuses: int) -> dict[int, ResponseSpec]:
-    """Documented problem+json responses for the given statuses (400 and 503 are added everywhere)."""
+    """Documented problem+json responses for the given statuses (400, 429 and 503 are added everywhere)."""
     out: dict[int, ResponseSpec] = {}
-    for status in sorted({*statuses, 400, 503}):
+    for status in sorted({*statuses, 400, 429, 503}):
         out[status] = ResponseSpec(
             data_container=Problem,
             description=_DESCRIPTIONS.get(status, "Error"),

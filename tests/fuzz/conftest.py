@@ -134,5 +134,8 @@ def load_schema() -> OpenApiSchema:
 def fuzz_app(fuzz_database_url: str) -> Litestar:
     """The app with default wiring: its start-up makes its own engine on the test database, so every 2xx commits."""
     if APP.target is None:
-        APP.target = create_app(Settings(database_url=fuzz_database_url, log_level="ERROR"), check_migrations=False)
+        APP.target = create_app(
+            Settings(database_url=fuzz_database_url, log_level="ERROR", rate_limit_enabled=False),
+            check_migrations=False,
+        )
     return APP.target
