@@ -54,7 +54,7 @@ from marketplace.kit.pagination import (
 )
 from marketplace.web import policy
 from marketplace.web.deps import Caller, DbSession, MaybeCaller
-from marketplace.web.openapi import created_id_links, errors_for, operation
+from marketplace.web.openapi import created_id_links, errors_for, json_or_csv, operation
 
 DealId = FromPath[uuid.UUID]
 AuctionId = FromPath[uuid.UUID]
@@ -276,6 +276,7 @@ class DealController(Controller):
         "技术交易额 (technology part), term. `format=json` (default) or `csv` (UTF-8 with BOM).",
         opt=policy.SIGNED_IN.opt(),
         responses=errors_for(400, 401, 404),
+        operation_class=json_or_csv(),
     )
     async def export_registration(
         self,
@@ -291,7 +292,7 @@ class DealController(Controller):
         if export_format == "csv":
             return Response(
                 content=views.registration_csv(data),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",  # Litestar adds charset=utf-8 to text types
                 headers={"Content-Disposition": f'attachment; filename="contract-registration-{deal_id}.csv"'},
             )
         return Response(content=ContractRegistration.model_validate(data))

@@ -69,6 +69,18 @@ class InvalidInput(AppError):
         return cls(detail, errors=[FieldProblem(detail=detail, pointer=pointer)])
 
 
+class InvalidParameter(AppError):
+    """A query parameter that does not parse (a malformed request, like a bad cursor)."""
+
+    status_code = 400
+    title = "Invalid parameter"
+
+    @classmethod
+    def query(cls, name: str, detail: str) -> InvalidParameter:
+        """One problem with one query parameter."""
+        return cls(f"{name}: {detail}", errors=[FieldProblem(detail=detail, parameter=name, location="query")])
+
+
 class NotAuthenticated(AppError):
     """No credentials, or credentials that do not identify an active user."""
 

@@ -537,7 +537,7 @@ class MyListingsController(Controller):
         media = bulk.MEDIA_TYPES[export_format]
         return Response(
             content=text,
-            media_type=f"{media}; charset=utf-8",
+            media_type=media if media.startswith("text/") else f"{media}; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="listings.{export_format}"'},
         )
 

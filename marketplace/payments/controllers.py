@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -12,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 import marketplace.payments.catalog  # noqa: F401  (registers the event types)
 from marketplace.deals.service import DealsService
+from marketplace.kit.errors import InvalidParameter
 from marketplace.payments import views
 from marketplace.payments.schemas import (
     BalancesRead,
@@ -37,7 +39,7 @@ from marketplace.payments.service import OFFLINE, PaymentsService
 from marketplace.payments.stripe_provider import verify_webhook
 from marketplace.web import policy
 from marketplace.web.deps import Caller, DbSession
-from marketplace.web.openapi import errors_for
+from marketplace.web.openapi import errors_for, json_or_csv
 
 OrgParam = Annotated[
     uuid.UUID | None,
@@ -45,6 +47,22 @@ OrgParam = Annotated[
         name="organization_id", description="Whose money (default: the caller's own; the platform may name any)."
     ),
 ]
+# An ISO 8601 date or date-time (a date means its midnight UTC); numbers are not read as Unix times.
+ISO = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+
+
+def _instant(name: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or not re.match(ISO, value):
+        raise InvalidParameter.query(name, "not an ISO 8601 date or date-time")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 FormatParam = Annotated[str, QueryParameter(name="format", pattern=r"^(json|csv)$", description="json or csv")]
 
 
@@ -197,24 +215,25 @@ class MoneyController(Controller):
         "`format=json` (default) or `csv` (UTF-8 with BOM).",
         opt=policy.SIGNED_IN.opt(),
         responses=errors_for(401, 404),
+        operation_class=json_or_csv(),
     )
     async def statement(
         self,
         session: DbSession,
         principal: Caller,
         organization_id: OrgParam = None,
-        start: Annotated[datetime | None, QueryParameter(description="Period start (inclusive).")] = None,
-        end: Annotated[datetime | None, QueryParameter(description="Period end (exclusive).")] = None,
+        start: Annotated[str | None, QueryParameter(description="Period start (inclusive).", pattern=ISO)] = None,
+        end: Annotated[str | None, QueryParameter(description="Period end (exclusive).", pattern=ISO)] = None,
         export_format: FormatParam = "json",
     ) -> Response[Any]:
         """Statement."""
         service = PaymentsService(session)
         org = await service.visible_organization(principal, organization_id)
-        data = await service.statement(org, start=start, end=end)
+        data = await service.statement(org, start=_instant("start", start), end=_instant("end", end))
         if export_format == "csv":
             return Response(
                 content=views.statement_csv(data),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",  # Litestar adds charset=utf-8 to text types
                 headers={"Content-Disposition": f'attachment; filename="statement-{org}.csv"'},
             )
         return Response(content=StatementRead.model_validate(data))
@@ -227,6 +246,7 @@ class MoneyController(Controller):
         "unbalanced transactions and drifted balances: each mismatch listed. `format=csv` for a download.",
         opt=policy.PLATFORM.opt(),
         responses=errors_for(401, 403),
+        operation_class=json_or_csv(),
     )
     async def reconciliation(
         self, session: DbSession, principal: Caller, export_format: FormatParam = "json"
@@ -236,7 +256,7 @@ class MoneyController(Controller):
         if export_format == "csv":
             return Response(
                 content=views.to_csv(views.MISMATCH_FIELDS, data["mismatches"]),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",  # Litestar adds charset=utf-8 to text types
                 headers={"Content-Disposition": 'attachment; filename="reconciliation.csv"'},
             )
         return Response(content=ReconciliationRead.model_validate(data))

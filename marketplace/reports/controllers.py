@@ -12,7 +12,7 @@ from marketplace.reports.schemas import CatalogueReport, ContractRegistrations, 
 from marketplace.reports.service import ReportsService, parse_format, parse_period
 from marketplace.web import policy
 from marketplace.web.deps import DbSession
-from marketplace.web.openapi import errors_for
+from marketplace.web.openapi import errors_for, json_or_csv
 
 FromParam = Annotated[
     str | None,
@@ -36,6 +36,7 @@ class ReportsController(Controller):
         description="Platform only." + _CSV_NOTE,
         opt=policy.PLATFORM.opt(read_replica=True),
         responses=errors_for(401, 403, 422),
+        operation_class=json_or_csv(),
     )
     async def catalogue(
         self, session: DbSession, from_: FromParam = None, to: ToParam = None, fmt: FormatParam = None
@@ -54,6 +55,7 @@ class ReportsController(Controller):
         description="Platform only; `notes` says how each figure is derived and what the records lack." + _CSV_NOTE,
         opt=policy.PLATFORM.opt(read_replica=True),
         responses=errors_for(401, 403, 422),
+        operation_class=json_or_csv(),
     )
     async def deals(
         self, session: DbSession, from_: FromParam = None, to: ToParam = None, fmt: FormatParam = None
@@ -72,6 +74,7 @@ class ReportsController(Controller):
         description="Platform only: the contracts of the deals completed in the period." + _CSV_NOTE,
         opt=policy.PLATFORM.opt(read_replica=True),
         responses=errors_for(401, 403, 422),
+        operation_class=json_or_csv(),
     )
     async def registrations(
         self, session: DbSession, from_: FromParam = None, to: ToParam = None, fmt: FormatParam = None

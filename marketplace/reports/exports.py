@@ -26,7 +26,7 @@ def csv_response(text: str, *, filename: str) -> Response[Any]:
     """A CSV download."""
     return Response(
         content=text.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds charset=utf-8 to text types
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

@@ -6,7 +6,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Link, OpenAPIResponse, Operation, Reference, RequestBody, Schema
+from litestar.openapi.spec import (
+    Link,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    RequestBody,
+    Schema,
+)
 from litestar.plugins.pydantic import PydanticSchemaPlugin
 from litestar.typing import FieldDefinition
 from pydantic import BaseModel, Field
@@ -170,7 +179,8 @@ def operation(
                     continue
                 if media_types and response.content:
                     first = next(iter(response.content.values()))
-                    response.content = {media: first for media in media_types}
+                    text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+                    response.content = {m: text if m.startswith("text/") else first for m in media_types}
                 if links:
                     response.links = {
                         name: Link(operation_id=target, parameters=dict(parameters))
@@ -178,6 +188,11 @@ def operation(
                     }
 
     return LinkedOperation
+
+
+def json_or_csv() -> type[Operation]:
+    """The operation class of a route answering JSON, or text/csv with ?format=csv."""
+    return operation(media_types=("application/json", "text/csv"))
 
 
 def created_id_links(

@@ -80,9 +80,26 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("AppointBrokerInput", "broker_user_id"): "the broker a party appoints; the service checks it is a broker",
     ("AppointBrokerInput", "commission_bps"): "the commission the appointing party agrees to",
     ("AppointBrokerInput", "commission_fixed_fen"): "the commission the appointing party agrees to",
+    ("BrokerClientCreate", "agency_organization_id"): "the agency an enterprise names to act for it (its own choice)",
+    ("IntroductionInput", "commission_bps"): "a broker's proposed commission, agreed in the deal it opens",
+    ("IntroductionInput", "commission_fixed_fen"): "a broker's proposed commission, agreed in the deal it opens",
+    ("FeeScheduleInput", "broker_commission_bps"): "the platform publishing a fee schedule (platform admins only)",
+    ("FeeScheduleInput", "deposit_forfeit_to"): "the platform publishing a fee schedule (platform admins only)",
+    ("TransferInput", "amount_fen"): "a bank transfer the platform received (platform only), matched to a reference",
+    ("TransferInput", "received_at"): "when the bank received it (platform only)",
+    ("PayoutInput", "organization_id"): "whom the platform paid (platform only); never above that balance",
+    ("PayoutInput", "amount_fen"): "what the platform paid (platform only); never above the balance (409)",
+    ("PayoutInput", "paid_at"): "when the platform paid (platform only)",
+    ("StripePayoutInput", "organization_id"): "whom the platform pays through Stripe (platform only)",
+    (
+        "StripePayoutInput",
+        "amount_fen",
+    ): "what the platform pays through Stripe (platform only); never above the balance",
 }
-# Routes whose body is a generic object in the spec: each transition's own schema validates it (tested below).
-GENERIC_BODY_OPERATIONS = {"fireDealTransition", "fireAuctionTransition"}
+# Routes whose body is a generic object in the spec: each transition's own schema validates it (tested below);
+# the listings import takes a file (CSV or JSON lines) whose columns are checked row by row
+# (tests/listings/test_import.py: unknown columns and fields are refused per row).
+GENERIC_BODY_OPERATIONS = {"fireDealTransition", "fireAuctionTransition", "importListings"}
 
 
 def resolve(schema: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
