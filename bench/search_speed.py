@@ -239,6 +239,7 @@ def serve(url: str, port: int, workers: int, log: Path, cache_size: int | None) 
         **os.environ,
         "DATABASE_URL": url,
         "LOG_LEVEL": "WARNING",
+        "RATE_LIMIT_ENABLED": "false",  # the load comes from one address: measure the search, not 429s
         "DB_POOL_SIZE": "20",
         "DB_MAX_OVERFLOW": "10",
     }

@@ -530,7 +530,11 @@ def main() -> None:
         port = free_port()
         # All traffic comes from one address and a few keys: budgets far above the rate keep the limiter
         # in the path (its cost is measured) without turning the mix into 429s.
-        limits = {"RATE_LIMIT_KEY_REQUESTS": "1000000", "RATE_LIMIT_ANONYMOUS_REQUESTS": "1000000"}
+        limits = {
+            "RATE_LIMIT_ENABLED": "true",
+            "RATE_LIMIT_KEY_REQUESTS": "1000000",
+            "RATE_LIMIT_ANONYMOUS_REQUESTS": "1000000",
+        }
         extra = dict(item.split("=", 1) for item in args.app_env)
         env = clean_env(DATABASE_URL=url, LOG_LEVEL="WARNING", **{**limits, **extra})
         cmd = [
