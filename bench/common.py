@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -128,3 +129,35 @@ def clean_env(**extra: str) -> dict[str, str]:
     env["RATE_LIMIT_ENABLED"] = "false"
     env.update(extra)
     return env
+
+
+async def add_actor(
+    session: Any, *, kind: Any, name: str, credit_code: str, email: str, role: Any, key_name: str = "bench"
+) -> tuple[Any, str]:
+    """A verified organisation in Shenzhen with one user and a read/write API key: (organisation, key)."""
+    from marketplace.accounts.keys import display_prefix, generate_key, hash_key
+    from marketplace.accounts.models import ApiKey, Organization, User, VerificationStatus
+
+    org = Organization(
+        kind=kind,
+        name_zh=name,
+        credit_code=credit_code,
+        region_code="440300",
+        verification_status=VerificationStatus.verified,
+    )
+    session.add(org)
+    await session.flush()
+    user = User(organization_id=org.id, email=email, display_name=name, role=role)
+    session.add(user)
+    await session.flush()
+    secret = generate_key()
+    session.add(
+        ApiKey(
+            user_id=user.id,
+            name=key_name,
+            prefix=display_prefix(secret),
+            key_hash=hash_key(secret),
+            scopes=["read", "write"],
+        )
+    )
+    return org, secret

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also runnable as
 
 import httpx
 
-from bench.common import ROOT, clean_env, free_port, stop_process, wait_ready
+from bench.common import ROOT, add_actor, clean_env, free_port, stop_process, wait_ready
 
 HOST = "127.0.0.1"
 START, INCREMENT = 1_000_000, 100
@@ -79,8 +79,7 @@ class Phase:
 
 async def seed(url: str, bidders: int) -> dict[str, Any]:
     """Organisations, users and API keys, written straight to the database (verified, ready to trade)."""
-    from marketplace.accounts.keys import display_prefix, generate_key, hash_key
-    from marketplace.accounts.models import ApiKey, Organization, OrganizationKind, Role, User, VerificationStatus
+    from marketplace.accounts.models import OrganizationKind, Role
     from marketplace.config import Settings
     from marketplace.db.engine import make_engine, make_sessionmaker
     from marketplace.kit.credit_code import make_credit_code
@@ -94,27 +93,13 @@ async def seed(url: str, bidders: int) -> dict[str, Any]:
             async def actor(kind: OrganizationKind, name: str) -> str:
                 n = next(counter)
                 head = "91" if kind is OrganizationKind.enterprise else "12"
-                org = Organization(
+                _, secret = await add_actor(
+                    session,
                     kind=kind,
-                    name_zh=name,
+                    name=name,
                     credit_code=make_credit_code(f"{head}440300{n:09d}"),
-                    region_code="440300",
-                    verification_status=VerificationStatus.verified,
-                )
-                session.add(org)
-                await session.flush()
-                user = User(organization_id=org.id, email=f"bench{n}@example.com", display_name=name, role=Role.member)
-                session.add(user)
-                await session.flush()
-                secret = generate_key()
-                session.add(
-                    ApiKey(
-                        user_id=user.id,
-                        name="bench",
-                        prefix=display_prefix(secret),
-                        key_hash=hash_key(secret),
-                        scopes=["read", "write"],
-                    )
+                    email=f"bench{n}@example.com",
+                    role=Role.member,
                 )
                 return secret
 

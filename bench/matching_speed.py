@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import free_port, stop_process, wait_ready
+from bench.common import add_actor, free_port, stop_process, wait_ready
 from bench.search_corpus import CATEGORIES, MODES, REGIONS, SUBJECTS
 from bench.search_speed import Deadline, index_listings, pct, serve
 
@@ -126,8 +126,7 @@ async def seed(url: str, targets: int, *, seed_value: int = 5) -> dict[str, Any]
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-    from marketplace.accounts.keys import display_prefix, generate_key, hash_key
-    from marketplace.accounts.models import ApiKey, Organization, OrganizationKind, Role, User, VerificationStatus
+    from marketplace.accounts.models import OrganizationKind, Role
     from marketplace.config import to_asyncpg_url
     from marketplace.demands.models import Demand
     from marketplace.kit.credit_code import CHARSET, make_credit_code
@@ -146,32 +145,13 @@ async def seed(url: str, targets: int, *, seed_value: int = 5) -> dict[str, Any]
                 kind = OrganizationKind.institute if n == ORGS else OrganizationKind.enterprise
                 head = "12" if kind is OrganizationKind.institute else "91"
                 body = "".join(codes.choice(CHARSET) for _ in range(9))  # fresh on every run
-                org = Organization(
+                org, secret = await add_actor(
+                    session,
                     kind=kind,
-                    name_zh=f"基准{'研究院' if n == ORGS else '企业'}{n}",
+                    name=f"基准{'研究院' if n == ORGS else '企业'}{n}",
                     credit_code=make_credit_code(f"{head}440300{body}"),
-                    region_code="440300",
-                    verification_status=VerificationStatus.verified,
-                )
-                session.add(org)
-                await session.flush()
-                user = User(
-                    organization_id=org.id,
                     email=f"bench{n}-{uuid.uuid4().hex[:6]}@example.com",
-                    display_name="b",
                     role=Role.owner,
-                )
-                session.add(user)
-                await session.flush()
-                secret = generate_key()
-                session.add(
-                    ApiKey(
-                        user_id=user.id,
-                        name="bench",
-                        prefix=display_prefix(secret),
-                        key_hash=hash_key(secret),
-                        scopes=["read", "write"],
-                    )
                 )
                 orgs.append(org.id)
                 keys[org.id] = secret

@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also runnable as
 import httpx
 import psutil
 
-from bench.common import ROOT, clean_env, free_port, stop_process, wait_ready
+from bench.common import ROOT, add_actor, clean_env, free_port, stop_process, wait_ready
 
 HOST = "127.0.0.1"
 API = "/api/v1"
@@ -93,8 +93,7 @@ def auth(key: str, **extra: str) -> dict[str, str]:
 
 async def seed_accounts(url: str, *, sellers: int, buyers: int) -> dict[str, Any]:
     """The demo organisations, then verified sellers, buyers and a platform operator with keys (straight to the DB)."""
-    from marketplace.accounts.keys import display_prefix, generate_key, hash_key
-    from marketplace.accounts.models import ApiKey, Organization, OrganizationKind, Role, User, VerificationStatus
+    from marketplace.accounts.models import OrganizationKind, Role
     from marketplace.config import Settings
     from marketplace.db.engine import make_engine, make_sessionmaker
     from marketplace.demo import seed_demo
@@ -109,27 +108,14 @@ async def seed_accounts(url: str, *, sellers: int, buyers: int) -> dict[str, Any
             async def actor(kind: OrganizationKind, name: str, role: Role = Role.admin) -> str:
                 n = next(counter)
                 head = "91" if kind is OrganizationKind.enterprise else "12"
-                org = Organization(
+                _, secret = await add_actor(
+                    session,
                     kind=kind,
-                    name_zh=name,
+                    name=name,
                     credit_code=make_credit_code(f"{head}440300{n:09d}"),
-                    region_code="440300",
-                    verification_status=VerificationStatus.verified,
-                )
-                session.add(org)
-                await session.flush()
-                user = User(organization_id=org.id, email=f"soak{n}@example.com", display_name=name, role=role)
-                session.add(user)
-                await session.flush()
-                secret = generate_key()
-                session.add(
-                    ApiKey(
-                        user_id=user.id,
-                        name="soak",
-                        prefix=display_prefix(secret),
-                        key_hash=hash_key(secret),
-                        scopes=["read", "write"],
-                    )
+                    email=f"soak{n}@example.com",
+                    role=role,
+                    key_name="soak",
                 )
                 return secret
 
