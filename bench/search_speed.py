@@ -45,7 +45,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import free_port, stop_process, wait_ready
+from bench.common import clean_env, free_port, stop_process, wait_ready
 from bench.search_corpus import listings, queries
 
 TOOK_RE = re.compile(rb'"took_ms":([0-9.]+)')
@@ -235,14 +235,7 @@ def search_paths(count: int) -> list[str]:
 
 
 def serve(url: str, port: int, workers: int, log: Path, cache_size: int | None) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMIT_ENABLED": "false",  # the load comes from one address: measure the search, not 429s
-        "DB_POOL_SIZE": "20",
-        "DB_MAX_OVERFLOW": "10",
-    }
+    env = clean_env(DATABASE_URL=url, LOG_LEVEL="WARNING", DB_POOL_SIZE="20", DB_MAX_OVERFLOW="10")
     if cache_size is not None:
         env["SEARCH_RESULT_CACHE_SIZE"] = str(cache_size)
     command = [
