@@ -311,7 +311,8 @@ def run(url: str, args: argparse.Namespace) -> None:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="matching-speed-log-") as tmp:
         log = Path(tmp) / "server.log"
-        server = serve(url, port, 1, log, 0)  # no search result cache: the baseline's searches all computed
+        # no search result cache and no in-memory index: the baseline's searches all run their statement
+        server = serve(url, port, 1, log, {"SEARCH_RESULT_CACHE_SIZE": "0", "SEARCH_MEMORY": "false"})
         try:
             wait_ready("127.0.0.1", port, server, timeout=120)
             asyncio.run(load("127.0.0.1", port, matches[:50], 2))  # warm-up

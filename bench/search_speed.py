@@ -2,7 +2,7 @@
 
 Run: python bench/search_speed.py [--listings 100000] [--queries 1000] [--concurrency 1 16]
                                   [--workers 1] [--max-seconds 1200] [--shared-buffers 1GB]
-                                  [--modes uncached cached] [--database-url URL]
+                                  [--modes statement uncached cached] [--database-url URL]
 
 1. Starts an embedded PostgreSQL in a temporary folder with shared_buffers=1GB (--shared-buffers), or
    uses --database-url / DATABASE_URL (whose `listings` search index it replaces), and migrates it.
@@ -45,7 +45,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import clean_env, free_port, stop_process, wait_ready
+from bench.common import clean_env, free_port, http_get, stop_process, wait_ready
 from bench.search_corpus import listings, queries
 
 TOOK_RE = re.compile(rb'"took_ms":([0-9.]+)')
@@ -234,10 +234,8 @@ def search_paths(count: int) -> list[str]:
     return out
 
 
-def serve(url: str, port: int, workers: int, log: Path, cache_size: int | None) -> subprocess.Popen[bytes]:
-    env = clean_env(DATABASE_URL=url, LOG_LEVEL="WARNING", DB_POOL_SIZE="20", DB_MAX_OVERFLOW="10")
-    if cache_size is not None:
-        env["SEARCH_RESULT_CACHE_SIZE"] = str(cache_size)
+def serve(url: str, port: int, workers: int, log: Path, settings: dict[str, str]) -> subprocess.Popen[bytes]:
+    env = clean_env(DATABASE_URL=url, LOG_LEVEL="WARNING", DB_POOL_SIZE="20", DB_MAX_OVERFLOW="10", **settings)
     command = [
         sys.executable,
         "-m",
@@ -258,23 +256,50 @@ def serve(url: str, port: int, workers: int, log: Path, cache_size: int | None) 
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-# (name, SEARCH_RESULT_CACHE_SIZE of the server, what the figures mean)
-MODES: dict[str, tuple[int | None, str]] = {
-    "uncached": (0, "result cache off: every request is computed by the engine"),
-    "cached": (None, "result cache on (default size): each concurrency replays the same requests"),
+# (name, the server's search settings, what the figures mean)
+MODES: dict[str, tuple[dict[str, str], str]] = {
+    "statement": (
+        {"SEARCH_RESULT_CACHE_SIZE": "0", "SEARCH_MEMORY": "false"},
+        "result cache and in-memory index off: every request runs the engine's SQL statement",
+    ),
+    "uncached": (
+        {"SEARCH_RESULT_CACHE_SIZE": "0"},
+        "result cache off, in-memory index on (default): every request is computed from the in-memory copy",
+    ),
+    "cached": ({}, "defaults (result cache on): each concurrency replays the same requests"),
 }
+
+
+def wait_for_memory(port: int, server: subprocess.Popen[bytes], timeout: float = 300) -> float | None:
+    """Wait until the server holds its in-memory copy of the listings index (as /ready reports); seconds taken."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if server.poll() is not None:
+            raise RuntimeError("server exited while loading its in-memory index")
+        _status, body = http_get("127.0.0.1", port, "/ready", timeout=5.0)
+        if b'"listings"' in body.split(b'"in_memory"', 1)[-1]:
+            return time.perf_counter() - started
+        time.sleep(0.5)
+    return None
 
 
 def measure(url: str, args: argparse.Namespace, mode: str, deadline: Deadline) -> dict[int, dict[str, Any]]:
     """Serve the app in one cache mode and load it at each concurrency; p95 per concurrency."""
-    cache_size, meaning = MODES[mode]
+    settings, meaning = MODES[mode]
     port = free_port()
     figures: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="search-speed-log-") as tmp:
         log = Path(tmp) / "server.log"
-        server = serve(url, port, args.workers, log, cache_size)
+        server = serve(url, port, args.workers, log, settings)
         try:
             wait_ready("127.0.0.1", port, server, timeout=120)
+            if settings.get("SEARCH_MEMORY") != "false":
+                loaded = wait_for_memory(port, server)
+                print(
+                    "in-memory index: "
+                    + (f"loaded {loaded:.1f}s after /ready" if loaded is not None else "NOT loaded (statement path)"),
+                    flush=True,
+                )
             paths = search_paths(args.queries)
             asyncio.run(load("127.0.0.1", port, paths[: min(200, len(paths))], 4))  # warm-up
             print(
@@ -335,7 +360,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument(
-        "--modes", nargs="+", choices=list(MODES), default=list(MODES), help="server result-cache modes to measure"
+        "--modes", nargs="+", choices=list(MODES), default=list(MODES), help="server search configurations to measure"
     )
     parser.add_argument(
         "--baseline-indexing",

@@ -55,6 +55,7 @@ from marketplace.web.security import QueryStringLimitMiddleware, security_header
 from marketplace.web.system import health, ready
 from marketplace.webhooks import controllers as webhooks_controllers
 from marketplace.webhooks.catalog import openapi_webhooks
+from search.engine import get_search_engine
 
 API_PREFIX = "/api/v1"
 log = structlog.get_logger("marketplace.app")
@@ -136,7 +137,10 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
                     f"{sorted(app.state.expected_heads)}: run `marketplace db upgrade`"
                 )
 
+        get_search_engine().warm(engine)
+
     async def on_shutdown(app: Litestar) -> None:
+        await get_search_engine().aclose()
         await app.state.engine.dispose()
         if app.state.get("read_engine") is not None:
             await app.state.read_engine.dispose()

@@ -42,6 +42,23 @@ class SearchSettings(BaseSettings):
         default=300.0, gt=0, le=86_400, description="How long a cached search result may be reused at most."
     )
 
+    search_memory: bool = Field(
+        default=True,
+        description=(
+            "PostgreSQL engine: keep a copy of each big index in every server process's memory and answer"
+            " searches from it while it is as new as the index (else the SQL statement answers)."
+        ),
+    )
+    search_memory_min_documents: int = Field(
+        default=20_000, ge=0, description="Indexes smaller than this are always searched with SQL statements."
+    )
+    search_memory_refresh_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="After the index changes, at most one reload of the in-memory copy per this many seconds.",
+    )
+
     @property
     def engine(self) -> str:
         """The engine these settings select: "meilisearch" or "postgres"."""

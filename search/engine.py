@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from search.backend import SearchBackend
 from search.config import SearchSettings, get_search_settings
+from search.memory import MemoryIndexes
 from search.model import IndexSettings, SearchDocument
 from search.postgres import PostgresSearchBackend, ResultCache, TermCache
 from search.settings import INDEXES, index_settings
@@ -34,6 +35,14 @@ class SearchEngine:
         self.cache = TermCache()
         self.results = ResultCache(
             self.settings.search_result_cache_size, ttl=self.settings.search_result_cache_seconds
+        )
+        self.memory = (
+            MemoryIndexes(
+                min_documents=self.settings.search_memory_min_documents,
+                refresh_seconds=self.settings.search_memory_refresh_seconds,
+            )
+            if self.settings.search_memory
+            else None
         )
         self._meili: SearchBackend | None = None
 
@@ -59,7 +68,9 @@ class SearchEngine:
                     task_timeout_ms=self.settings.meilisearch_task_timeout_seconds * 1000,
                 )
             return self._meili
-        return PostgresSearchBackend(db, settings=self.indexes, analyzer=self.analyzer, cache=self.cache)
+        return PostgresSearchBackend(
+            db, settings=self.indexes, analyzer=self.analyzer, cache=self.cache, memory=self.memory
+        )
 
     async def bulk_upsert(
         self,
@@ -117,8 +128,23 @@ class SearchEngine:
                 await meili.wait(task)  # type: ignore[attr-defined]
         return written
 
+    def warm(self, engine: AsyncEngine) -> None:
+        """At server start: begin loading the in-memory copies of big indexes (PostgreSQL engine) in the background."""
+        if self.memory is not None and not self.settings.meilisearch_url:
+            for index in INDEXES:
+                self.memory.refresh_soon(index, engine)
+
+    def status(self) -> dict[str, Any]:
+        """What /ready shows about search: the engine, and the index versions held in memory."""
+        out: dict[str, Any] = {"engine": self.name}
+        if self.memory is not None and not self.settings.meilisearch_url:
+            out["in_memory"] = self.memory.status()
+        return out
+
     async def aclose(self) -> None:
-        """Release the Meilisearch client, if one was opened."""
+        """Stop background loads and release the Meilisearch client, if one was opened."""
+        if self.memory is not None:
+            await self.memory.aclose()
         meili, self._meili = self._meili, None
         if meili is not None:
             await meili.aclose()  # type: ignore[attr-defined]

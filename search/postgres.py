@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+import numpy as np
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from search.highlight import document_highlights, query_highlighter
+from search.memory import MemoryIndexes, Segment, load_segment
 from search.model import (
     BackendHealth,
     Facet,
@@ -50,7 +52,11 @@ from search.model import (
     Suggestion,
 )
 from search.prepare import (
+    BODY_LEVEL,
     FIELD_WEIGHTS,
+    KIND_FACTORS,
+    LEVELS,
+    PHRASE_BONUS,
     Alternative,
     PreparedQuery,
     QueryGroup,
@@ -74,10 +80,6 @@ __all__ = [
 _HEAD_SUMMARY_CHARS = 400  # the start of the summary ranks as summary; the rest as description
 _HEAD_BASES = {"title": 1, "keywords": 400, "holder": 1400, "summary": 1700}
 _BODY_POSITION = 16383
-_LEVELS = (("A", 1.0), ("AB", 0.7), ("ABC", 0.45))  # title; keywords; holder or summary
-_BODY_LEVEL = 0.2  # only in the description (or beyond the start of the summary)
-_KIND_FACTORS = {"s": 1.0, "l": 0.7, "p": 0.3}  # exact/synonym; parts/typo/prefix; one part of a compound
-_PHRASE_BONUS = 0.6  # title contains the whole query (multi-word queries)
 _COMMON_SHARE = 0.25  # words in more than this share of documents only rank, they do not match alone
 _COMMON_MIN_DOCS = 200
 _ALL_WORDS_ENOUGH = 10  # fewer documents with every word: search again with any word
@@ -275,6 +277,40 @@ class RelevanceSql:
     """Documents in the index (as of the last statistics run)."""
 
 
+@dataclass(frozen=True, slots=True)
+class GroupPlan:
+    """One query word's part of the ranking: its weight, and its alternatives by kind of match."""
+
+    weight: float
+    """The word's share of the score (rarer words weigh more; the weights of a query sum to one)."""
+    kinds: tuple[tuple[str, tuple[Alternative, ...]], ...]
+    """("s": exact or synonym, "l": parts, typos, prefixes, "p": one part of a compound) with their alternatives."""
+    alternatives: tuple[Alternative, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScorePlan:
+    """How a query matches and ranks, independent of how it runs (SQL here, arrays in search/memory.py)."""
+
+    groups: tuple[GroupPlan, ...]
+    every: tuple[tuple[Alternative, ...], ...]
+    """A document matches when, for each of these, one of the alternatives is present."""
+    anything: tuple[tuple[Alternative, ...], ...]
+    """The looser match used when `every` finds too little: any alternative of any of these."""
+    phrase: str | None
+    """The whole query without spaces: a title containing it gets a bonus (multi-word queries)."""
+
+    @property
+    def every_word(self) -> str:
+        """`every` as tsquery text."""
+        return " & ".join(f"({tsquery_of(alts)})" for alts in self.every)
+
+    @property
+    def any_word(self) -> str:
+        """`anything` as tsquery text."""
+        return " | ".join(f"({tsquery_of(alts)})" for alts in self.anything)
+
+
 # Facet columns (as the CTE m names them) and how a group's key becomes the facet's values.
 _FACET_KEYS: dict[Facet, str] = {
     Facet.field_codes: "field_codes",
@@ -371,6 +407,15 @@ _BEGIN_SQL = text(
     " set_config('work_mem', '32MB', true)"
 )
 
+_PAGE_SQL = text(
+    """
+    SELECT (SELECT version FROM search.indexes WHERE name = :index) AS version,
+           (SELECT CAST(json_agg(s.doc ORDER BY u.n) AS text)
+            FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS u(doc_id, n)
+            JOIN search.stored s ON s.index = :index AND s.doc_id = u.doc_id) AS docs
+    """
+)
+
 _TERMS_SQL = text(
     """
     INSERT INTO search.terms (index, term, df)
@@ -392,12 +437,18 @@ class PostgresSearchBackend:
         settings: Mapping[str, IndexSettings] | None = None,
         analyzer: Analyzer | None = None,
         cache: TermCache | None = None,
+        memory: MemoryIndexes | None = None,
     ) -> None:
-        """Bind to a session or connection; settings give each index its typo budget."""
+        """Bind to a session or connection; settings give each index its typo budget.
+
+        memory: the process's in-memory copies of big indexes (search/memory.py), which answer searches
+        whenever they are as new as the index; None: every search runs as a statement.
+        """
         self.db = db
         self.settings = dict(settings or {})
         self.analyzer = analyzer or get_default_analyzer()
         self.cache = cache if cache is not None else _SHARED_CACHE
+        self.memory = memory
 
     async def _run(self, sql: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None) -> Any:
         statement = text(sql) if isinstance(sql, str) else sql
@@ -686,7 +737,6 @@ class PostgresSearchBackend:
         documents with more and rarer words ranking first.
         """
         started = time.perf_counter()
-        await self._run(_BEGIN_SQL)
         settings = self._index_settings(index)
         prepared = prepare_query(
             query.text,
@@ -695,6 +745,11 @@ class PostgresSearchBackend:
             typo_min_one=settings.typo_min_one,
             typo_min_two=settings.typo_min_two,
         )
+        if self.memory is not None:
+            answer = await self._search_memory(index, query, prepared, settings, started)
+            if answer is not None:
+                return answer
+        await self._run(_BEGIN_SQL)
         params: dict[str, Any] = {"index": index, "limit": query.per_page, "offset": query.offset}
         selects = ["d.doc_id", "d.published_at", "d.price_min", "d.price_max"]
         selects += [_FACET_COLUMN[f] for f in query.facets]
@@ -797,6 +852,105 @@ class PostgresSearchBackend:
             took_ms=(time.perf_counter() - started) * 1000,
         )
 
+    async def _segment(self, index: str) -> Segment | None:
+        """The in-memory copy to answer from (loaded now in inline mode), or None (asking for one to be loaded)."""
+        memory = self.memory
+        assert memory is not None
+        segment = memory.segment(index)
+        if not memory.inline:
+            if segment is None:
+                memory.refresh_soon(index, self._engine())
+            return segment
+        version = await self.version(index)
+        if version is None:
+            return None
+        if segment is None or segment.version != version:
+            conn = self.db if isinstance(self.db, AsyncConnection) else await self.db.connection()
+            segment = await load_segment(conn, index)
+            if segment is None or segment.size < memory.min_documents:
+                return None
+            memory.put(segment)
+        return segment
+
+    def _engine(self) -> AsyncEngine:
+        db = self.db
+        bind = db.engine if isinstance(db, AsyncConnection) else db.bind
+        return bind.engine if isinstance(bind, AsyncConnection) else bind  # type: ignore[return-value]
+
+    async def _search_memory(
+        self, index: str, query: SearchQuery, prepared: PreparedQuery, settings: IndexSettings, started: float
+    ) -> SearchResult | None:
+        """`search` answered from the in-memory copy, or None when there is none as new as the index.
+
+        Same matches, scores, order, counts and price range as the statement; only the page's documents
+        are read, with the index version: a different version means the copy is stale (a newer one is
+        loaded in the background) and the statement answers.
+        """
+        segment = await self._segment(index)
+        if segment is None:
+            return None
+        sort = query.sort
+        plan: ScorePlan | None = None
+        if prepared.is_empty:
+            if sort is SortOrder.relevance:
+                sort = SortOrder.newest
+        else:
+            prepared = await self._expand(index, prepared, settings)
+            plan = await self.plan(index, prepared)
+        allowed = segment.filtered(query.filters)
+        if plan is None:
+            mask = allowed if allowed is not None else np.ones(segment.size, dtype=bool)
+        else:
+            mask = segment.present(plan.every, every=True)
+            if allowed is not None:
+                mask &= allowed
+            if plan.any_word != plan.every_word and int(mask.sum()) < _ALL_WORDS_ENOUGH:
+                mask = segment.present(plan.anything, every=False)
+                if allowed is not None:
+                    mask &= allowed
+        idx = np.flatnonzero(mask)
+        scores = segment.score(plan, idx) if plan is not None else None
+        chosen = segment.top(idx, segment.sort_key(sort, idx, scores), query.offset + query.per_page)
+        page = chosen[query.offset :]
+        ids = [segment.doc_ids[i] for i in idx[page]]
+        row = (await self._run(_PAGE_SQL, {"index": index, "ids": ids})).one()
+        docs = _decode(row.docs) or []
+        memory = self.memory
+        assert memory is not None
+        if row.version != segment.version or len(docs) != len(ids):
+            memory.stale += 1
+            if not memory.inline:
+                memory.refresh_soon(index, self._engine())
+            return None
+        memory.answers += 1
+        highlighter = query_highlighter(prepared) if query.highlight and plan is not None else None
+        ranked = sort is SortOrder.relevance and scores is not None
+        hits = []
+        for position, doc in zip(page, docs, strict=True):
+            document = SearchDocument.from_json(doc)
+            hits.append(
+                SearchHit(
+                    document=document,
+                    score=float(scores[position]) if ranked else None,  # type: ignore[index]
+                    highlights=document_highlights(document, highlighter) if highlighter else {},
+                )
+            )
+        facets = {
+            facet: tuple(FacetCount(value, count) for value, count in values)
+            for facet, values in segment.facet_counts(query.facets, idx, settings.max_facet_values).items()
+        }
+        low, high = segment.price_stats(idx) if query.facets else (None, None)
+        return SearchResult(
+            hits=tuple(hits),
+            total=len(idx),
+            page=query.page,
+            per_page=query.per_page,
+            facets=facets,
+            price_stats=PriceStats(low, high) if low is not None and high is not None else None,
+            terms=tuple(g.text for g in prepared.groups),
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
     async def relevance_sql(
         self,
         index: str,
@@ -833,13 +987,11 @@ class PostgresSearchBackend:
             size=await self._size(index),
         )
 
-    async def _scoring(
-        self, index: str, prepared: PreparedQuery, params: dict[str, Any], qcols: list[str]
-    ) -> tuple[str, str, str]:
-        """The per-row score expression, the every-word and the any-word match tsqueries.
+    async def plan(self, index: str, prepared: PreparedQuery) -> ScorePlan:
+        """How a (non-empty, typo-expanded) query matches and ranks: word weights and which words must be present.
 
-        Each query word scores by the best (field, kind of match) it has, weighted by its rarity;
-        levels are checked strongest first behind one gate, so a title hit costs two tsquery checks.
+        Each word weighs by its rarity (document frequencies as of the last statistics run); words in
+        more than a quarter of the documents only rank, they do not have to be present.
         """
         strong_tokens = {t for g in prepared.groups for a in g.alternatives if a.strong for t in a.tokens}
         partial_tokens = {t for g in prepared.groups for a in g.alternatives if a.partial for t in a.tokens}
@@ -849,11 +1001,6 @@ class PostgresSearchBackend:
         def is_common(df: int) -> bool:
             return size >= _COMMON_MIN_DOCS and df > _COMMON_SHARE * size
 
-        def bind(name: str, alternatives: Sequence[Alternative], tags: str = "") -> str:
-            params[name] = tsquery_of(alternatives, tags)
-            qcols.append(f"CAST(:{name} AS tsquery) AS {name}")
-            return f"q.{name}"
-
         weights: list[float] = []
         group_df: list[int] = []
         for group in prepared.groups:
@@ -862,47 +1009,69 @@ class PostgresSearchBackend:
             group_df.append(df)
             weights.append(math.log(1 + (size - df + 0.5) / (df + 0.5)))
         total_weight = sum(weights) or 1.0
-        terms: list[str] = []
-        every: list[str] = []
-        anything: list[str] = []
+        groups: list[GroupPlan] = []
+        every: list[tuple[Alternative, ...]] = []
+        anything: list[tuple[Alternative, ...]] = []
         for i, group in enumerate(prepared.groups):
-            kinds = {
-                "s": [a for a in group.alternatives if a.strong],
-                "l": [a for a in group.alternatives if not a.strong and not a.partial],
-                "p": [a for a in group.alternatives if a.partial],
-            }
+            kinds = (
+                ("s", tuple(a for a in group.alternatives if a.strong)),
+                ("l", tuple(a for a in group.alternatives if not a.strong and not a.partial)),
+                ("p", tuple(a for a in group.alternatives if a.partial)),
+            )
+            groups.append(
+                GroupPlan(weights[i] / total_weight, tuple((t, alts) for t, alts in kinds if alts), group.alternatives)
+            )
+            whole = tuple(a for a in group.alternatives if not a.partial)
+            if not is_common(group_df[i]):
+                every.append(whole)
+                anything.append(
+                    tuple(
+                        a for a in group.alternatives if not (a.partial and is_common(frequencies.get(a.tokens[0], 0)))
+                    )
+                )
+        if not every:  # only common words: they must all be there
+            every = [tuple(a for a in g.alternatives if not a.partial) for g in prepared.groups]
+            anything = every
+        phrase = prepared.compact if len(prepared.groups) > 1 and prepared.compact else None
+        return ScorePlan(tuple(groups), tuple(every), tuple(anything), phrase)
+
+    async def _scoring(
+        self, index: str, prepared: PreparedQuery, params: dict[str, Any], qcols: list[str]
+    ) -> tuple[str, str, str]:
+        """The per-row score expression, the every-word and the any-word match tsqueries.
+
+        Each query word scores by the best (field, kind of match) it has, weighted by its rarity;
+        levels are checked strongest first behind one gate, so a title hit costs two tsquery checks.
+        """
+        plan = await self.plan(index, prepared)
+
+        def bind(name: str, alternatives: Sequence[Alternative], tags: str = "") -> str:
+            params[name] = tsquery_of(alternatives, tags)
+            qcols.append(f"CAST(:{name} AS tsquery) AS {name}")
+            return f"q.{name}"
+
+        terms: list[str] = []
+        for i, group in enumerate(plan.groups):
             head_levels: list[tuple[float, str]] = []
             body_levels: list[tuple[float, str]] = []
-            for tag, alts in kinds.items():
-                if not alts:
-                    continue
-                factor = _KIND_FACTORS[tag]
-                for tags, value in _LEVELS:
+            for tag, alts in group.kinds:
+                factor = KIND_FACTORS[tag]
+                for tags, value in LEVELS:
                     head_levels.append((factor * value, f"d.tsv @@ {bind(f'{tag}{tags.lower()}{i}', alts, tags)}"))
-                body_levels.append((factor * _BODY_LEVEL, f"d.tsv @@ {bind(f'{tag}{i}', alts)}"))
+                body_levels.append((factor * BODY_LEVEL, f"d.tsv @@ {bind(f'{tag}{i}', alts)}"))
             head_levels.sort(key=lambda level: -level[0])
             body_levels.sort(key=lambda level: -level[0])
             gate = bind(f"h{i}", group.alternatives, "ABC")
             head_case = " ".join(f"WHEN {cond} THEN {value:.4f}" for value, cond in head_levels)
             body_case = " ".join(f"WHEN {cond} THEN {value:.4f}" for value, cond in body_levels)
             expr = f"CASE WHEN d.tsv @@ {gate} THEN (CASE {head_case} ELSE 0 END) {body_case} ELSE 0 END"
-            params[f"w{i}"] = weights[i] / total_weight
+            params[f"w{i}"] = group.weight
             terms.append(f"CAST(:w{i} AS float8) * {expr}")
-            whole = [a for a in group.alternatives if not a.partial]
-            if not is_common(group_df[i]):
-                every.append(tsquery_of(whole))
-                usable = [
-                    a for a in group.alternatives if not (a.partial and is_common(frequencies.get(a.tokens[0], 0)))
-                ]
-                anything.append(tsquery_of(usable))
-        if not every:  # only common words: they must all be there
-            every = [tsquery_of([a for a in g.alternatives if not a.partial]) for g in prepared.groups]
-            anything = every
         score = " + ".join(terms)
-        if len(prepared.groups) > 1 and prepared.compact:
-            params["phrase"] = prepared.compact
-            score += f" + CASE WHEN strpos(replace(d.title_norm, ' ', ''), :phrase) > 0 THEN {_PHRASE_BONUS} ELSE 0 END"
-        return score, " & ".join(f"({e})" for e in every), " | ".join(f"({a})" for a in anything)
+        if plan.phrase:
+            params["phrase"] = plan.phrase
+            score += f" + CASE WHEN strpos(replace(d.title_norm, ' ', ''), :phrase) > 0 THEN {PHRASE_BONUS} ELSE 0 END"
+        return score, plan.every_word, plan.any_word
 
     async def suggest(self, index: str, text_: str, *, limit: int = 8) -> list[Suggestion]:
         """Completions of the word being typed (most frequent first), then the best matching titles."""

@@ -15,7 +15,11 @@ from search.model import MAX_QUERY_TERMS, SearchDocument
 from search.text import Analyzer, get_default_analyzer
 
 __all__ = [
+    "BODY_LEVEL",
     "FIELD_WEIGHTS",
+    "KIND_FACTORS",
+    "LEVELS",
+    "PHRASE_BONUS",
     "Alternative",
     "DocumentTokens",
     "PreparedQuery",
@@ -37,6 +41,16 @@ FIELD_WEIGHTS: dict[str, str] = {
     "description": "D",
 }
 """PostgreSQL weight class of each searchable field (A is the strongest)."""
+
+# Ranking of the PostgreSQL engine (search/postgres.py writes it as SQL, search/memory.py as arrays).
+LEVELS = (("A", 1.0), ("AB", 0.7), ("ABC", 0.45))
+"""Score of a word found in the title; at best in the keywords; at best in the holder or summary."""
+BODY_LEVEL = 0.2
+"""Score of a word found only in the description (or beyond the start of the summary)."""
+KIND_FACTORS = {"s": 1.0, "l": 0.7, "p": 0.3}
+"""Factor by kind of match: exact or synonym; parts, typo or prefix; one part of a compound word."""
+PHRASE_BONUS = 0.6
+"""Bonus of a title containing the whole query (multi-word queries)."""
 
 _LATIN_WORD_RE = re.compile(r"[a-z]+")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")

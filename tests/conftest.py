@@ -18,6 +18,11 @@ from marketplace.db.engine import make_engine
 from marketplace.db.migrate import known_revisions, script_heads, upgrade
 from tests.factories import Factory
 
+# The in-memory copies of big search indexes load in the background when the index changes; tests
+# index a few documents and search at once, so the suite runs without them and tests/search/test_memory.py
+# tests them on purpose (set before the search settings are first read).
+os.environ.setdefault("SEARCH_MEMORY", "false")
+
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:

@@ -8,6 +8,7 @@ from litestar import Request, Response, get
 from sqlalchemy import text
 
 from marketplace.db.migrate import current_revisions_async, schema_state
+from search.engine import get_search_engine
 
 
 @get("/health", operation_id="health", summary="Process is up", tags=["system"], include_in_schema=True)
@@ -33,4 +34,7 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
             status_code=503,
         )
     # A schema ahead of the code is a rolling deploy in progress: migrations are additive, keep serving.
-    return Response({"status": "ready", "revision": sorted(applied), "schema": schema}, status_code=200)
+    return Response(
+        {"status": "ready", "revision": sorted(applied), "schema": schema, "search": get_search_engine().status()},
+        status_code=200,
+    )

@@ -1,4 +1,4 @@
-"""Search engines under test: PostgreSQL always (in the test transaction), Meilisearch when MEILISEARCH_URL is set."""
+"""Search engines under test: PostgreSQL always (in the test transaction; by statement and from its in-memory copy), Meilisearch when MEILISEARCH_URL is set."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from search.backend import SearchBackend
 from search.config import SearchSettings
 from search.engine import SearchEngine, set_search_engine
+from search.memory import MemoryIndexes
 from search.postgres import PostgresSearchBackend, TermCache
 from search.settings import index_settings
 
-ENGINES = ["postgres", "meilisearch"]
+ENGINES = ["postgres", "postgres-memory", "meilisearch"]
 NO_MEILISEARCH = "MEILISEARCH_URL is not set: no Meilisearch server to run the conformance suite against"
 
 
@@ -32,8 +33,10 @@ def postgres_engine() -> Iterator[SearchEngine]:
 async def backend(request: pytest.FixtureRequest, connection: AsyncConnection) -> AsyncIterator[SearchBackend]:
     """Each engine in turn, with an empty index named "conformance" (its settings applied)."""
     settings = index_settings("conformance")
-    if request.param == "postgres":
-        pg = PostgresSearchBackend(connection, cache=TermCache())
+    if request.param.startswith("postgres"):
+        # postgres-memory: every search answered from an in-memory copy loaded in the test's transaction
+        memory = MemoryIndexes(min_documents=0, inline=True) if request.param == "postgres-memory" else None
+        pg = PostgresSearchBackend(connection, cache=TermCache(), memory=memory)
         await pg.apply_settings(settings)
         yield pg
         return

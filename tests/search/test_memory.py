@@ -1,0 +1,256 @@
+"""The in-memory copy of a PostgreSQL index (search/memory.py) answers exactly as the SQL statement does.
+
+Equality is checked field by field (hits in order, scores to the last bit, highlights, totals, every
+facet, price range) on the judged relevance set with every sort order, filters and pages, and on
+generated corpora built to produce ties (same dates, same scores), missing values and prefix, typo and
+any-word fallbacks. The conformance suite also runs on the in-memory path (tests/search/conftest.py).
+Then the background mode a server uses: nothing is answered from a copy older than the index.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+
+from marketplace.config import to_asyncpg_url
+from search.evaluation import load_relevance_set
+from search.memory import MemoryIndexes
+from search.model import Facet, SearchDocument, SearchFilters, SearchQuery, SearchResult, SortOrder
+from search.postgres import PostgresSearchBackend, TermCache
+from search.settings import index_settings
+
+DATA = load_relevance_set(Path(__file__).parent / "relevance")
+ALL_FACETS = tuple(Facet)
+
+
+def comparable(result: SearchResult) -> dict:
+    """Everything an answer says except how long it took."""
+    return {
+        "hits": [(h.id, h.score, dict(h.highlights), h.document.as_json(with_description=False)) for h in result.hits],
+        "total": result.total,
+        "facets": {f: [(c.value, c.count) for c in counts] for f, counts in result.facets.items()},
+        "price_stats": result.price_stats,
+        "terms": result.terms,
+        "page": (result.page, result.per_page),
+    }
+
+
+class Pair:
+    """The same index searched by the statement and by an in-memory copy loaded in the test's transaction."""
+
+    def __init__(self, connection: AsyncConnection, index: str) -> None:
+        cache = TermCache()
+        self.index = index
+        self.memory = MemoryIndexes(min_documents=0, inline=True)
+        self.statement = PostgresSearchBackend(connection, cache=cache, settings={index: index_settings(index)})
+        self.in_memory = PostgresSearchBackend(
+            connection, cache=cache, settings={index: index_settings(index)}, memory=self.memory
+        )
+
+    async def check(self, query: SearchQuery) -> SearchResult:
+        expected = await self.statement.search(self.index, query)
+        answers = self.memory.answers
+        got = await self.in_memory.search(self.index, query)
+        assert self.memory.answers == answers + 1, "the in-memory copy did not answer"
+        assert comparable(got) == comparable(expected), query
+        return got
+
+
+async def test_relevance_set_answers_are_identical(connection: AsyncConnection) -> None:
+    pair = Pair(connection, "relevance")
+    await pair.statement.apply_settings(index_settings("relevance"))
+    await pair.statement.upsert("relevance", DATA.documents)
+    await pair.statement.refresh_statistics("relevance")
+    filters = [
+        SearchFilters(),
+        SearchFilters(field_codes=("1",)),
+        SearchFilters(trl_min=5, trade_modes=("exclusive_licence", "transfer")),
+        SearchFilters(price_max_fen=500_000_000),
+        SearchFilters(region_prefix="44", state_funded=False),
+    ]
+    checked = 0
+    for q in DATA.queries:
+        for sort in SortOrder:
+            for f in filters[:2] if sort is not SortOrder.relevance else filters:
+                await pair.check(SearchQuery(text=q.query, filters=f, facets=ALL_FACETS, sort=sort, per_page=10))
+                checked += 1
+        await pair.check(SearchQuery(text=q.query, per_page=5, page=2))
+    for sort in SortOrder:
+        for f in filters:
+            result = await pair.check(SearchQuery(text="", filters=f, facets=ALL_FACETS, sort=sort, per_page=7))
+            checked += 1
+    assert checked > 200
+    assert result.total > 0
+
+
+# -- generated corpora ------------------------------------------------------------------------------
+
+WORDS = ["激光", "雷达", "锂电池", "储能", "芯片", "传感器", "光伏", "电池", "材料", "机器人", "氢能", "疫苗"]
+LATIN = ["laser", "lidar", "battery", "storage", "sensor", "graphene", "robotics", "perovskite"]
+HOLDERS = [str(uuid.UUID(int=i)) for i in range(1, 6)]
+
+
+def generated(rng: random.Random, n: int) -> list[SearchDocument]:
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    docs = []
+    for i in range(n):
+        words = rng.sample(WORDS, rng.randint(1, 3))
+        latin = rng.sample(LATIN, rng.randint(0, 2))
+        low = rng.choice([None, 1_000_000, 50_000_000, 200_000_000])
+        docs.append(
+            SearchDocument(
+                id=f"g{rng.randint(0, 10**6):07d}-{i}",
+                title="".join(words[:2]) + (" " + latin[0] if latin else ""),
+                title_en=" ".join(latin) or None,
+                keywords=tuple(rng.sample(WORDS, rng.randint(0, 2))),
+                summary="，".join(rng.sample(WORDS + LATIN, 3)) + "。",
+                description=" ".join(rng.sample(WORDS + LATIN, 4)),
+                published_at=base + timedelta(days=rng.randint(0, 3)),  # many ties: order falls to the id
+                holder_id=rng.choice([*HOLDERS, None]),
+                field_codes=tuple(rng.sample(["1.1", "1.5", "3.2", "6.3", "7"], rng.randint(0, 2))),
+                trl=rng.choice([None, 3, 5, 7, 9]),
+                trade_modes=tuple(rng.sample(["transfer", "exclusive_licence", "co_development"], rng.randint(0, 2))),
+                ip_types=tuple(rng.sample(["invention_patent", "know_how"], rng.randint(0, 2))),
+                price_min_fen=low,
+                price_max_fen=None if low is None else low * rng.choice([1, 3]),
+                region_code=rng.choice([None, "440300", "310100", "110000"]),
+                state_funded=rng.random() < 0.3,
+                has_auction=rng.random() < 0.2,
+            )
+        )
+    return docs
+
+
+def random_query(rng: random.Random) -> SearchQuery:
+    roll = rng.random()
+    if roll < 0.15:
+        words = ""
+    elif roll < 0.3:
+        word = rng.choice(LATIN)
+        words = word[: rng.randint(2, len(word) - 1)]  # a prefix being typed
+    elif roll < 0.45:
+        word = rng.choice([w for w in LATIN if len(w) >= 6])
+        i = rng.randrange(len(word))
+        words = word[:i] + word[i + 1 :]  # one letter missing: a typo
+    else:
+        words = " ".join(rng.sample(WORDS + LATIN, rng.randint(1, 3)))
+    f = SearchFilters(
+        field_codes=tuple(rng.sample(["1", "3.2", "7"], rng.randint(0, 1))),
+        trl_min=rng.choice([None, None, 5]),
+        price_min_fen=rng.choice([None, None, 40_000_000]),
+        holder_id=rng.choice([None, None, None, HOLDERS[0]]),
+        has_auction=rng.choice([None, None, True]),
+    )
+    return SearchQuery(
+        text=words,
+        filters=f,
+        facets=ALL_FACETS if rng.random() < 0.7 else (Facet.holder, Facet.trl),
+        sort=rng.choice(list(SortOrder)),
+        page=rng.choice([1, 1, 2]),
+        per_page=rng.choice([3, 10]),
+        prefix=rng.random() < 0.8,
+    )
+
+
+async def test_generated_corpora_answers_are_identical(connection: AsyncConnection) -> None:
+    checked = 0
+    for seed in range(12):
+        rng = random.Random(seed)
+        index = f"generated{seed}"
+        pair = Pair(connection, index)
+        await pair.statement.apply_settings(index_settings(index))
+        await pair.statement.upsert(index, generated(rng, rng.randint(5, 60)))
+        if seed % 2:
+            await pair.statement.refresh_statistics(index)
+        for _ in range(25):
+            await pair.check(random_query(rng))
+            checked += 1
+    assert checked == 300
+
+
+async def test_the_copy_follows_writes_in_the_same_transaction(connection: AsyncConnection) -> None:
+    pair = Pair(connection, "follow")
+    await pair.statement.apply_settings(index_settings("follow"))
+    docs = generated(random.Random(5), 20)
+    await pair.statement.upsert("follow", docs)
+    before = await pair.check(SearchQuery(text="", per_page=50))
+    await pair.statement.delete("follow", [docs[0].id])
+    after = await pair.check(SearchQuery(text="", per_page=50))
+    assert before.total == 20 and after.total == 19
+    assert docs[0].id not in {h.id for h in after.hits}
+    assert pair.memory.loads == 2
+
+
+# -- the background mode a server runs -----------------------------------------------------------
+
+
+@pytest.fixture
+async def committed(database_url: str) -> AsyncIterator[tuple[AsyncEngine, str]]:
+    """An engine on the test database and an index name of its own; its rows are deleted afterwards."""
+    engine = create_async_engine(to_asyncpg_url(database_url))
+    index = f"memtest_{uuid.uuid4().hex[:8]}"
+    try:
+        yield engine, index
+    finally:
+        async with engine.begin() as conn:
+            for table in ("documents", "stored", "terms"):
+                await conn.execute(text(f"DELETE FROM search.{table} WHERE index = :i"), {"i": index})
+            await conn.execute(text("DELETE FROM search.indexes WHERE name = :i"), {"i": index})
+        await engine.dispose()
+
+
+async def test_a_server_never_answers_from_a_copy_older_than_the_index(committed: tuple[AsyncEngine, str]) -> None:
+    engine, index = committed
+    memory = MemoryIndexes(min_documents=10, refresh_seconds=0.01)
+    docs = generated(random.Random(9), 30)
+
+    def backend(session: AsyncSession) -> PostgresSearchBackend:
+        return PostgresSearchBackend(session, settings={index: index_settings(index)}, memory=memory)
+
+    async with AsyncSession(engine) as session:
+        await backend(session).apply_settings(index_settings(index))
+        await backend(session).upsert(index, docs)
+        await session.commit()
+    query = SearchQuery(text="", per_page=100, facets=(Facet.holder,))
+    async with AsyncSession(engine) as session:
+        first = await backend(session).search(index, query)  # no copy yet: the statement answers, a load starts
+    assert memory.answers == 0 and first.total == 30
+    await memory.wait()
+    assert memory.status() == {index: memory.segment(index).version}  # type: ignore[union-attr]
+    async with AsyncSession(engine) as session:
+        second = await backend(session).search(index, query)
+    assert memory.answers == 1 and comparable(second) == comparable(first)
+
+    async with AsyncSession(engine) as session:  # a write: the copy is now older than the index
+        await backend(session).delete(index, [docs[0].id])
+        await session.commit()
+    async with AsyncSession(engine) as session:
+        stale = await backend(session).search(index, query)
+    assert memory.answers == 1 and memory.stale == 1  # the statement answered
+    assert stale.total == 29 and docs[0].id not in {h.id for h in stale.hits}
+    await memory.wait()
+    async with AsyncSession(engine) as session:
+        fresh = await backend(session).search(index, query)
+    assert memory.answers == 2 and comparable(fresh) == comparable(stale)
+
+
+async def test_small_indexes_are_not_copied(committed: tuple[AsyncEngine, str]) -> None:
+    engine, index = committed
+    memory = MemoryIndexes(min_documents=100, refresh_seconds=0.01)
+    async with AsyncSession(engine) as session:
+        backend = PostgresSearchBackend(session, settings={index: index_settings(index)}, memory=memory)
+        await backend.apply_settings(index_settings(index))
+        await backend.upsert(index, generated(random.Random(3), 12))
+        await session.commit()
+        result = await backend.search(index, SearchQuery(text=""))
+        await memory.wait()
+        again = await backend.search(index, SearchQuery(text=""))
+    assert result.total == again.total == 12
+    assert memory.segment(index) is None and memory.answers == 0 and memory.loads == 0
