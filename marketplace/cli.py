@@ -77,7 +77,7 @@ def main() -> None:
 @click.option("--reload", is_flag=True, help="Reload on code changes (development).")
 def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
     """Serve the API (embedded PostgreSQL when DATABASE_URL is unset)."""
-    import uvicorn
+    from marketplace.web import serving
 
     started = time.perf_counter()
     settings = get_settings()
@@ -91,7 +91,7 @@ def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally instead, so the embedded
     # server's exit hook stops PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
+    serving.run(
         "marketplace.app:create_app",
         factory=True,
         host=host,
