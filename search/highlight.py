@@ -28,16 +28,21 @@ _WORDISH = re.compile(r"[0-9a-z]")
 @dataclass(frozen=True, slots=True)
 class _Mapped:
     norm: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: tuple[int, ...] | None = None
+    """Where each normalised character starts in the original (None: at the same offset)."""
+    ends: tuple[int, ...] | None = None
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65536)
 def _map(text: str) -> _Mapped:
-    """Normalise text and remember, for each normalised character, the original span it came from."""
+    """Normalise text and remember, for each normalised character, the original span it came from.
+
+    Most texts keep their length (one character for one), which needs no table: hits' titles and
+    summaries stay cached by the tens of thousands.
+    """
     norm = normalize(text)
     if len(norm) == len(text):
-        return _Mapped(norm, tuple(range(len(text))), tuple(range(1, len(text) + 1)))
+        return _Mapped(norm)
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -108,7 +113,10 @@ class Highlighter:
                 merged[-1][1] = max(merged[-1][1], e)
             else:
                 merged.append([s, e])
-        return [(mapped.starts[s], mapped.ends[e - 1]) for s, e in merged]
+        if mapped.starts is None or mapped.ends is None:
+            return [(s, e) for s, e in merged]
+        starts, ends = mapped.starts, mapped.ends
+        return [(starts[s], ends[e - 1]) for s, e in merged]
 
     def highlight(self, text: str, *, max_chars: int | None = None) -> str | None:
         """HTML-escaped text (or a window of about max_chars around the first match) with marks; None if no match."""

@@ -936,7 +936,7 @@ class PostgresSearchBackend:
                 )
             )
         facets = {
-            facet: tuple(FacetCount(value, count) for value, count in values)
+            facet: tuple(map(FacetCount._make, values))
             for facet, values in segment.facet_counts(query.facets, idx, settings.max_facet_values).items()
         }
         low, high = segment.price_stats(idx) if query.facets else (None, None)
