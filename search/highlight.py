@@ -9,8 +9,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
 
 from search.model import SearchDocument
 from search.prepare import PreparedQuery
@@ -25,24 +23,37 @@ _CHUNK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U00
 _WORDISH = re.compile(r"[0-9a-z]")
 
 
-@dataclass(frozen=True, slots=True)
-class _Mapped:
-    norm: str
-    starts: tuple[int, ...] | None = None
-    """Where each normalised character starts in the original (None: at the same offset)."""
-    ends: tuple[int, ...] | None = None
+_Mapped = tuple[str, tuple[int, ...] | None, tuple[int, ...] | None]
+"""The normalised text, and where each of its characters starts and ends in the original (None: at the
+same offset). A plain tuple of strings and numbers: the garbage collector stops tracking it."""
 
 
-@lru_cache(maxsize=65536)
+_MAPS: dict[str, _Mapped] = {}
+_MAPS_MAX = 65_536
+
+
 def _map(text: str) -> _Mapped:
+    """`_mapping(text)`, remembered for the texts of the last tens of thousands of hits.
+
+    Entries are plain tuples of strings and numbers, which the garbage collector stops tracking, so a
+    full cache costs collections nothing (an lru_cache's linked entries are walked by every one).
+    """
+    mapped = _MAPS.get(text)
+    if mapped is None:
+        if len(_MAPS) >= _MAPS_MAX:
+            _MAPS.clear()
+        mapped = _MAPS[text] = _mapping(text)
+    return mapped
+
+
+def _mapping(text: str) -> _Mapped:
     """Normalise text and remember, for each normalised character, the original span it came from.
 
-    Most texts keep their length (one character for one), which needs no table: hits' titles and
-    summaries stay cached by the tens of thousands.
+    Most texts keep their length (one character for one), which needs no table.
     """
     norm = normalize(text)
     if len(norm) == len(text):
-        return _Mapped(norm)
+        return (norm, None, None)
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -70,7 +81,7 @@ def _map(text: str) -> _Mapped:
         chars.pop()
         starts.pop()
         ends.pop()
-    return _Mapped("".join(chars), tuple(starts), tuple(ends))
+    return ("".join(chars), tuple(starts), tuple(ends))
 
 
 class Highlighter:
@@ -85,8 +96,7 @@ class Highlighter:
         """Sorted, merged (start, end) spans of the original text that match a term."""
         if not text or not self.terms:
             return []
-        mapped = _map(text)
-        norm = mapped.norm
+        norm, starts, ends = _map(text)
         found: list[tuple[int, int]] = []
         for term in self.terms:
             latin = _WORDISH.match(term[0]) is not None
@@ -113,9 +123,8 @@ class Highlighter:
                 merged[-1][1] = max(merged[-1][1], e)
             else:
                 merged.append([s, e])
-        if mapped.starts is None or mapped.ends is None:
+        if starts is None or ends is None:
             return [(s, e) for s, e in merged]
-        starts, ends = mapped.starts, mapped.ends
         return [(starts[s], ends[e - 1]) for s, e in merged]
 
     def highlight(self, text: str, *, max_chars: int | None = None) -> str | None:

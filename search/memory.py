@@ -21,6 +21,7 @@ import asyncio
 import bisect
 import datetime as dt
 import functools
+import gc
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -532,9 +533,18 @@ class MemoryIndexes:
             log.warning("search snapshot not loaded", index=index, error=f"{type(exc).__name__}: {exc}")
 
     def put(self, segment: Segment) -> None:
-        """Make a loaded snapshot the index's current one."""
+        """Make a loaded snapshot the index's current one.
+
+        What is alive now (the snapshot, the application) lives long: it is moved out of the garbage
+        collector's reach (gc.freeze), so full collections only walk what came after. They took
+        ≈180 ms each in a server process under load, the slowest 1% of its answers. Frozen objects
+        are still freed when nothing refers to them (the snapshot this one replaces).
+        """
         self._segments[segment.index] = segment
         self.loads += 1
+        if not self.inline:
+            gc.collect(1)
+            gc.freeze()
         log.info(
             "search snapshot loaded",
             index=segment.index,
