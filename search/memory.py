@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import dataclasses
 import datetime as dt
 import functools
 import gc
@@ -32,13 +33,13 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from search.model import Facet, SearchFilters, SortOrder
+from search.model import Facet, SearchFilters, SearchQuery, SortOrder
 from search.prepare import BODY_LEVEL, KIND_FACTORS, LEVELS, PHRASE_BONUS, Alternative
 
 if TYPE_CHECKING:
     from search.postgres import ScorePlan
 
-__all__ = ["MemoryIndexes", "Segment", "load_segment"]
+__all__ = ["Answer", "MemoryIndexes", "Segment", "Snapshot", "load_snapshot"]
 
 log = structlog.get_logger(__name__)
 
@@ -50,7 +51,7 @@ _DOCS_SQL = text(
     """
     SELECT doc_id, published_at, trl, price_min, price_max, field_codes, trade_modes, ip_types,
            region_prefixes, province, holder_id, state_funded, has_auction, replace(title_norm, ' ', '') AS title
-    FROM search.documents WHERE index = :index ORDER BY doc_id
+    FROM search.documents WHERE index = :index AND version > :since ORDER BY doc_id
     """
 )
 # Each token with its documents (by position in doc_id order) and the strongest weight it has there,
@@ -61,7 +62,8 @@ _POSTINGS_SQL = text(
         WHEN 'A' = ANY(u.weights) THEN 0 WHEN 'B' = ANY(u.weights) THEN 1
         WHEN 'C' = ANY(u.weights) THEN 2 ELSE 3 END)::text, ',')
     FROM (
-        SELECT row_number() OVER (ORDER BY doc_id) - 1 AS ord, tsv FROM search.documents WHERE index = :index
+        SELECT row_number() OVER (ORDER BY doc_id) - 1 AS ord, tsv FROM search.documents
+        WHERE index = :index AND version > :since
     ) AS d, unnest(d.tsv) AS u
     GROUP BY u.lexeme
     """
@@ -178,6 +180,8 @@ class Segment:
     doc_ids: list[str]
     rank: np.ndarray
     """Each document's place in (published_at DESC, doc_id DESC): the tie-break of every sort order."""
+    published: np.ndarray
+    """published_at in microseconds since 1970."""
     trl: np.ndarray
     has_trl: np.ndarray
     price_min: np.ndarray
@@ -343,18 +347,12 @@ class Segment:
             total = total + np.where(self.phrase(plan.phrase)[idx], PHRASE_BONUS, 0.0)
         return total
 
-    def facet_counts(self, facets: Sequence[Facet], idx: np.ndarray, limit: int) -> dict[Facet, list[tuple[str, int]]]:
-        out: dict[Facet, list[tuple[str, int]]] = {}
-        for facet in facets:
-            column = _MULTI_FACETS.get(facet)
-            if column is not None:
-                source: Multi | Scalar = self.multi[column]
-                counts = self.multi[column].counts(idx)
-            else:
-                source = self.scalars[facet]
-                counts = self.scalars[facet].counts(idx)
-            out[facet] = _top(source.values, source.order, counts, limit)
-        return out
+    def facet_counts(self, facet: Facet, idx: np.ndarray) -> tuple[Multi | Scalar, np.ndarray]:
+        """The facet's column and, per value, how many of the documents idx have it."""
+        column = _MULTI_FACETS.get(facet)
+        if column is not None:
+            return self.multi[column], self.multi[column].counts(idx)
+        return self.scalars[facet], self.scalars[facet].counts(idx)
 
     def price_stats(self, idx: np.ndarray) -> tuple[int | None, int | None]:
         low = self.price_min[idx][self.has_price_min[idx]]
@@ -388,11 +386,20 @@ def _min_into(dense: np.ndarray, docs: np.ndarray, strength: np.ndarray) -> None
     dense[docs] = np.minimum(dense[docs], strength)
 
 
-async def load_segment(conn: AsyncConnection, index: str) -> Segment | None:
-    """Read an index into arrays (None: the index has no version yet).
+async def _read(conn: AsyncConnection, index: str, since: int) -> tuple[list[Any], list[Any]]:
+    params = {"index": index, "since": since}
+    rows = (await conn.execute(_DOCS_SQL, params)).all()
+    postings = (await conn.execute(_POSTINGS_SQL, params)).all()
+    return list(rows), list(postings)
 
-    The statements must see one snapshot: run this in a repeatable-read transaction (or in the
-    transaction that wrote the index).
+
+async def load_snapshot(conn: AsyncConnection, index: str, previous: Snapshot | None = None) -> Snapshot | None:
+    """The index as it is now (None: it has no version yet), from `previous` when that is cheaper.
+
+    A snapshot is a base segment plus the documents written since it was loaded (a delta segment
+    read through the index on (index, version)); when those are more than a tenth of the base, the
+    whole index is read again. The statements must see one snapshot of the database: run this in a
+    repeatable-read transaction (or in the transaction that wrote the index).
     """
     started = time.perf_counter()
     version = (
@@ -400,9 +407,158 @@ async def load_segment(conn: AsyncConnection, index: str) -> Segment | None:
     ).scalar_one_or_none()
     if version is None:
         return None
-    rows = (await conn.execute(_DOCS_SQL, {"index": index})).all()
-    postings_rows = (await conn.execute(_POSTINGS_SQL, {"index": index})).all()
-    return await asyncio.to_thread(_build, index, int(version), rows, postings_rows, started)
+    if previous is not None and previous.version == version:
+        return previous
+    if previous is not None:
+        base = previous.base
+        changed = (
+            await conn.execute(
+                text("SELECT count(*) FROM search.documents WHERE index = :index AND version > :since"),
+                {"index": index, "since": base.version},
+            )
+        ).scalar_one()
+        if changed <= max(1_000, base.size // 10):
+            ids = (
+                await conn.execute(
+                    text("SELECT doc_id FROM search.documents WHERE index = :index ORDER BY doc_id"), {"index": index}
+                )
+            ).scalars()
+            ordered = list(ids)
+            rows, postings = await _read(conn, index, base.version)
+            return await asyncio.to_thread(_with_delta, base, int(version), ordered, rows, postings, started)
+    rows, postings = await _read(conn, index, -1)
+    base = await asyncio.to_thread(_build, index, int(version), rows, postings, started)
+    return Snapshot(index=index, version=int(version), base=base, loaded_seconds=base.loaded_seconds)
+
+
+def _with_delta(
+    base: Segment, version: int, ordered: list[str], rows: list[Any], postings: list[Any], started: float
+) -> Snapshot:
+    """The base with the documents written since (`rows`, `postings`) over it; `ordered`: every id in id order."""
+    delta = _build(base.index, version, rows, postings, started)
+    current = set(ordered)
+    replaced = set(delta.doc_ids)
+    alive = np.fromiter((d in current and d not in replaced for d in base.doc_ids), bool, base.size)
+    place = {d: i for i, d in enumerate(ordered)}
+    # One tie-break order over both segments: published_at DESC, then doc_id DESC as the database sorts ids.
+    position = np.fromiter((place.get(d, -1) for d in base.doc_ids), np.int64, base.size)
+    position = np.concatenate([position, np.fromiter((place[d] for d in delta.doc_ids), np.int64, delta.size)])
+    published = np.concatenate([base.published, delta.published])
+    rank = np.empty(len(position), dtype=np.int32)
+    rank[np.lexsort((-position, -published))] = np.arange(len(position), dtype=np.int32)
+    return Snapshot(
+        index=base.index,
+        version=version,
+        base=dataclasses.replace(base, rank=rank[: base.size]),
+        alive=alive,
+        delta=dataclasses.replace(delta, rank=rank[base.size :]),
+        loaded_seconds=time.perf_counter() - started,
+    )
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """An index at one version: a base segment (less the documents changed since) and a delta segment."""
+
+    index: str
+    version: int
+    base: Segment
+    alive: np.ndarray | None = None
+    """Which base documents are still current (None: all)."""
+    delta: Segment | None = None
+    loaded_seconds: float = 0.0
+
+    @property
+    def size(self) -> int:
+        alive = self.base.size if self.alive is None else int(self.alive.sum())
+        return alive + (self.delta.size if self.delta is not None else 0)
+
+    def parts(self) -> list[tuple[Segment, np.ndarray | None]]:
+        out: list[tuple[Segment, np.ndarray | None]] = [(self.base, self.alive)]
+        if self.delta is not None and self.delta.size:
+            out.append((self.delta, None))
+        return out
+
+    def evaluate(
+        self, plan: ScorePlan | None, query: SearchQuery, sort: SortOrder, *, enough: int, limit: int
+    ) -> Answer:
+        """Match, rank and count as the statement does; `enough`: below this many matches, any word will do."""
+        parts = self.parts()
+        allowed = [segment.filtered(query.filters) for segment, _ in parts]
+
+        def matches(every: bool) -> list[np.ndarray]:
+            out = []
+            for (segment, alive), ok in zip(parts, allowed, strict=True):
+                if plan is None:
+                    mask = ok.copy() if ok is not None else np.ones(segment.size, dtype=bool)
+                else:
+                    mask = segment.present(plan.every if every else plan.anything, every=every)
+                    if ok is not None:
+                        mask &= ok
+                if alive is not None:
+                    mask &= alive
+                out.append(mask)
+            return out
+
+        masks = matches(True)
+        if plan is not None and plan.any_word != plan.every_word and sum(int(m.sum()) for m in masks) < enough:
+            masks = matches(False)
+        idxs = [np.flatnonzero(m) for m in masks]
+        scores = [seg.score(plan, idx) if plan is not None else None for (seg, _), idx in zip(parts, idxs, strict=True)]
+        k = query.offset + query.per_page
+        picked: list[tuple[int, int]] = []  # (part, position in its idx)
+        if len(parts) == 1:
+            segment = parts[0][0]
+            top = segment.top(idxs[0], segment.sort_key(sort, idxs[0], scores[0]), k)
+            picked = [(0, int(p)) for p in top]
+        else:
+            keys: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+            for i, ((segment, _), idx, score) in enumerate(zip(parts, idxs, scores, strict=True)):
+                primary = segment.sort_key(sort, idx, score)
+                top = segment.top(idx, primary, k)
+                first = primary[top] if primary is not None else np.zeros(len(top))
+                keys.append((first.astype(np.float64), segment.rank[idx[top]], np.full(len(top), i), top))
+            first, rank, part, position = (np.concatenate(column) for column in zip(*keys, strict=True))
+            order = np.lexsort((rank, first))[:k]
+            picked = [(int(part[o]), int(position[o])) for o in order]
+        page = picked[query.offset :]
+        facets: dict[Facet, list[tuple[str, int]]] = {}
+        for facet in query.facets:
+            if len(parts) == 1:
+                column, counts = parts[0][0].facet_counts(facet, idxs[0])
+                facets[facet] = _top(column.values, column.order, counts, limit)
+                continue
+            merged: dict[str, int] = {}
+            for (segment, _), idx in zip(parts, idxs, strict=True):
+                column, counts = segment.facet_counts(facet, idx)
+                for v in np.flatnonzero(counts):
+                    name = column.values[v]
+                    merged[name] = merged.get(name, 0) + int(counts[v])
+            facets[facet] = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        lows, highs = [], []
+        if query.facets:
+            for (segment, _), idx in zip(parts, idxs, strict=True):
+                low, high = segment.price_stats(idx)
+                lows += [low] if low is not None else []
+                highs += [high] if high is not None else []
+        return Answer(
+            ids=[parts[i][0].doc_ids[int(idxs[i][p])] for i, p in page],
+            scores=[float(scores[i][p]) for i, p in page] if plan is not None else None,  # type: ignore[index]
+            total=sum(len(idx) for idx in idxs),
+            facets=facets,
+            price=(min(lows) if lows else None, max(highs) if highs else None),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a snapshot found: the page's ids (and scores), the total, facet counts and the price range."""
+
+    ids: list[str]
+    scores: list[float] | None
+    total: int
+    facets: dict[Facet, list[tuple[str, int]]]
+    price: tuple[int | None, int | None]
 
 
 def _build(index: str, version: int, rows: Sequence[Any], postings_rows: Sequence[Any], started: float) -> Segment:
@@ -450,6 +606,7 @@ def _build(index: str, version: int, rows: Sequence[Any], postings_rows: Sequenc
         version=version,
         doc_ids=doc_ids,
         rank=rank,
+        published=published,
         trl=trl.astype(np.int16),
         has_trl=has_trl,
         price_min=price_min,
@@ -472,30 +629,31 @@ def _build(index: str, version: int, rows: Sequence[Any], postings_rows: Sequenc
 class MemoryIndexes:
     """This process's snapshots, one per index, and their background refreshes."""
 
-    def __init__(self, *, min_documents: int = 20_000, refresh_seconds: float = 5.0, inline: bool = False) -> None:
-        """Snapshots of indexes with at least min_documents, reloaded at most every refresh_seconds.
+    def __init__(self, *, min_documents: int = 20_000, refresh_seconds: float = 1.0, inline: bool = False) -> None:
+        """Snapshots of indexes with at least min_documents, refreshed at most every refresh_seconds.
 
-        inline: load through the searching session, before the search, whenever the index version
-        changed (sees the session's own uncommitted writes: for tests; a server loads in the background).
+        inline: refresh through the searching session, before the search, whenever the index version
+        changed (sees the session's own uncommitted writes: for tests; a server refreshes in the background).
         """
         self.min_documents = min_documents
         self.refresh_seconds = refresh_seconds
         self.inline = inline
-        self._segments: dict[str, Segment] = {}
+        self._snapshots: dict[str, Snapshot] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._tried: dict[str, float] = {}
         self.loads = 0
+        """Snapshots taken (whole or from the previous one plus what changed)."""
         self.answers = 0
-        """Searches answered from a copy."""
+        """Searches answered from a snapshot."""
         self.stale = 0
-        """Searches that found their copy older than the index (the statement answered them)."""
+        """Searches that found their snapshot older than the index (the statement answered them)."""
 
-    def segment(self, index: str) -> Segment | None:
+    def snapshot(self, index: str) -> Snapshot | None:
         """The latest snapshot of the index (possibly older than the index: check its version)."""
-        return self._segments.get(index)
+        return self._snapshots.get(index)
 
     def refresh_soon(self, index: str, engine: AsyncEngine) -> None:
-        """Load a new snapshot in the background, unless one is loading or one was tried recently."""
+        """Bring the snapshot up to date in the background, unless that is under way or was tried just now."""
         running = self._tasks.get(index)
         if running is not None and not running.done():
             return
@@ -506,70 +664,73 @@ class MemoryIndexes:
         self._tasks[index] = asyncio.get_running_loop().create_task(self.refresh(index, engine))
 
     async def refresh(self, index: str, engine: AsyncEngine) -> None:
-        """Load the index when it is big enough and has changed since the snapshot (errors are logged)."""
+        """Take a new snapshot when the index is big enough and has changed (errors are logged, not raised)."""
         try:
             async with engine.connect() as plain:
                 conn = await plain.execution_options(isolation_level="REPEATABLE READ")
                 async with conn.begin():
-                    head = (
-                        await conn.execute(
-                            text(
-                                "SELECT version, (SELECT count(*) FROM search.documents WHERE index = :index)"
-                                " FROM search.indexes WHERE name = :index"
-                            ),
-                            {"index": index},
-                        )
-                    ).one_or_none()
-                    current = self._segments.get(index)
-                    if head is None or head[1] < self.min_documents:
-                        self._segments.pop(index, None)
-                        return
-                    if current is not None and current.version == head[0]:
-                        return
-                    segment = await load_segment(conn, index)
-            if segment is not None:
-                self.put(segment)
+                    snapshot = await self.update(conn, index)
+            if snapshot is None:
+                self._snapshots.pop(index, None)
         except Exception as exc:  # a lost connection or a missing schema: the statement path keeps answering
             log.warning("search snapshot not loaded", index=index, error=f"{type(exc).__name__}: {exc}")
 
-    def put(self, segment: Segment) -> None:
-        """Make a loaded snapshot the index's current one.
+    async def update(self, conn: AsyncConnection, index: str) -> Snapshot | None:
+        """The index's snapshot as of conn's view of the database (None: too small, or no index)."""
+        previous = self._snapshots.get(index)
+        if previous is None:
+            count = (
+                await conn.execute(text("SELECT count(*) FROM search.documents WHERE index = :index"), {"index": index})
+            ).scalar_one()
+            if count < self.min_documents:
+                return None
+        snapshot = await load_snapshot(conn, index, previous)
+        if snapshot is None or snapshot.size < self.min_documents:
+            self._snapshots.pop(index, None)
+            return None
+        if snapshot is not previous:
+            self.put(snapshot)
+        return snapshot
+
+    def put(self, snapshot: Snapshot) -> None:
+        """Make a snapshot the index's current one.
 
         What is alive now (the snapshot, the application) lives long: it is moved out of the garbage
         collector's reach (gc.freeze), so full collections only walk what came after. They took
         ≈180 ms each in a server process under load, the slowest 1% of its answers. Frozen objects
         are still freed when nothing refers to them (the snapshot this one replaces).
         """
-        self._segments[segment.index] = segment
+        self._snapshots[snapshot.index] = snapshot
         self.loads += 1
         if not self.inline:
             gc.collect(1)
             gc.freeze()
         log.info(
             "search snapshot loaded",
-            index=segment.index,
-            version=segment.version,
-            documents=segment.size,
-            seconds=round(segment.loaded_seconds, 2),
+            index=snapshot.index,
+            version=snapshot.version,
+            documents=snapshot.size,
+            changed=snapshot.delta.size if snapshot.delta is not None else None,
+            seconds=round(snapshot.loaded_seconds, 2),
         )
 
     async def wait(self) -> None:
-        """Wait for loads in progress (tests, benchmarks)."""
+        """Wait for refreshes under way (tests, benchmarks)."""
         tasks = [t for t in self._tasks.values() if not t.done()]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     def status(self) -> dict[str, int]:
-        """The index version each loaded snapshot holds."""
-        return {name: segment.version for name, segment in self._segments.items()}
+        """The index version each snapshot holds."""
+        return {name: snapshot.version for name, snapshot in self._snapshots.items()}
 
     def forget(self) -> None:
         """Drop every snapshot."""
-        self._segments.clear()
+        self._snapshots.clear()
         self._tried.clear()
 
     async def aclose(self) -> None:
-        """Stop loads in progress (at shutdown)."""
+        """Stop refreshes under way (at shutdown)."""
         tasks = [t for t in self._tasks.values() if not t.done()]
         for task in tasks:
             task.cancel()

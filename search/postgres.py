@@ -32,12 +32,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from search.highlight import document_highlights, query_highlighter
-from search.memory import MemoryIndexes, Segment, load_segment
+from search.memory import MemoryIndexes, Snapshot
 from search.model import (
     BackendHealth,
     Facet,
@@ -370,19 +369,20 @@ _UPSERT_SQL = text(
     """
     INSERT INTO search.documents (
         index, doc_id, tsv, title_norm, field_codes, trl, trade_modes, ip_types, price_min, price_max,
-        region_prefixes, province, holder_id, state_funded, has_auction, published_at, fingerprint
+        region_prefixes, province, holder_id, state_funded, has_auction, published_at, fingerprint, version
     ) VALUES (
         :index, :doc_id, CAST(:tsv AS tsvector), :title_norm, CAST(:field_codes AS text[]), :trl,
         CAST(:trade_modes AS text[]), CAST(:ip_types AS text[]), :price_min, :price_max,
         CAST(:region_prefixes AS text[]), :province, :holder_id, :state_funded, :has_auction, :published_at,
-        :fingerprint
+        :fingerprint, currval('search.index_version')
     )
     ON CONFLICT (index, doc_id) DO UPDATE SET
         tsv = excluded.tsv, title_norm = excluded.title_norm, field_codes = excluded.field_codes,
         trl = excluded.trl, trade_modes = excluded.trade_modes, ip_types = excluded.ip_types,
         price_min = excluded.price_min, price_max = excluded.price_max, region_prefixes = excluded.region_prefixes,
         province = excluded.province, holder_id = excluded.holder_id, state_funded = excluded.state_funded,
-        has_auction = excluded.has_auction, published_at = excluded.published_at, fingerprint = excluded.fingerprint
+        has_auction = excluded.has_auction, published_at = excluded.published_at, fingerprint = excluded.fingerprint,
+        version = excluded.version
     """
 )
 
@@ -852,25 +852,17 @@ class PostgresSearchBackend:
             took_ms=(time.perf_counter() - started) * 1000,
         )
 
-    async def _segment(self, index: str) -> Segment | None:
-        """The in-memory copy to answer from (loaded now in inline mode), or None (asking for one to be loaded)."""
+    async def _snapshot(self, index: str) -> Snapshot | None:
+        """The in-memory snapshot to answer from (brought up to date now in inline mode), or None (asking for one)."""
         memory = self.memory
         assert memory is not None
-        segment = memory.segment(index)
+        snapshot = memory.snapshot(index)
         if not memory.inline:
-            if segment is None:
+            if snapshot is None:
                 memory.refresh_soon(index, self._engine())
-            return segment
-        version = await self.version(index)
-        if version is None:
-            return None
-        if segment is None or segment.version != version:
-            conn = self.db if isinstance(self.db, AsyncConnection) else await self.db.connection()
-            segment = await load_segment(conn, index)
-            if segment is None or segment.size < memory.min_documents:
-                return None
-            memory.put(segment)
-        return segment
+            return snapshot
+        conn = self.db if isinstance(self.db, AsyncConnection) else await self.db.connection()
+        return await memory.update(conn, index)
 
     def _engine(self) -> AsyncEngine:
         db = self.db
@@ -886,8 +878,8 @@ class PostgresSearchBackend:
         are read, with the index version: a different version means the copy is stale (a newer one is
         loaded in the background) and the statement answers.
         """
-        segment = await self._segment(index)
-        if segment is None:
+        snapshot = await self._snapshot(index)
+        if snapshot is None:
             return None
         sort = query.sort
         plan: ScorePlan | None = None
@@ -897,52 +889,35 @@ class PostgresSearchBackend:
         else:
             prepared = await self._expand(index, prepared, settings)
             plan = await self.plan(index, prepared)
-        allowed = segment.filtered(query.filters)
-        if plan is None:
-            mask = allowed if allowed is not None else np.ones(segment.size, dtype=bool)
-        else:
-            mask = segment.present(plan.every, every=True)
-            if allowed is not None:
-                mask &= allowed
-            if plan.any_word != plan.every_word and int(mask.sum()) < _ALL_WORDS_ENOUGH:
-                mask = segment.present(plan.anything, every=False)
-                if allowed is not None:
-                    mask &= allowed
-        idx = np.flatnonzero(mask)
-        scores = segment.score(plan, idx) if plan is not None else None
-        chosen = segment.top(idx, segment.sort_key(sort, idx, scores), query.offset + query.per_page)
-        page = chosen[query.offset :]
-        ids = [segment.doc_ids[i] for i in idx[page]]
+        answer = snapshot.evaluate(plan, query, sort, enough=_ALL_WORDS_ENOUGH, limit=settings.max_facet_values)
+        ids = answer.ids
         row = (await self._run(_PAGE_SQL, {"index": index, "ids": ids})).one()
         docs = _decode(row.docs) or []
         memory = self.memory
         assert memory is not None
-        if row.version != segment.version or len(docs) != len(ids):
+        if row.version != snapshot.version or len(docs) != len(ids):
             memory.stale += 1
             if not memory.inline:
                 memory.refresh_soon(index, self._engine())
             return None
         memory.answers += 1
         highlighter = query_highlighter(prepared) if query.highlight and plan is not None else None
-        ranked = sort is SortOrder.relevance and scores is not None
+        scores = answer.scores if sort is SortOrder.relevance else None
         hits = []
-        for position, doc in zip(page, docs, strict=True):
+        for i, doc in enumerate(docs):
             document = SearchDocument.from_json(doc)
             hits.append(
                 SearchHit(
                     document=document,
-                    score=float(scores[position]) if ranked else None,  # type: ignore[index]
+                    score=scores[i] if scores is not None else None,
                     highlights=document_highlights(document, highlighter) if highlighter else {},
                 )
             )
-        facets = {
-            facet: tuple(map(FacetCount._make, values))
-            for facet, values in segment.facet_counts(query.facets, idx, settings.max_facet_values).items()
-        }
-        low, high = segment.price_stats(idx) if query.facets else (None, None)
+        facets = {facet: tuple(map(FacetCount._make, values)) for facet, values in answer.facets.items()}
+        low, high = answer.price
         return SearchResult(
             hits=tuple(hits),
-            total=len(idx),
+            total=answer.total,
             page=query.page,
             per_page=query.per_page,
             facets=facets,

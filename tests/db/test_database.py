@@ -19,7 +19,12 @@ async def test_schema_is_built_by_alembic(session: AsyncSession, database_url: s
 async def test_ready_reports_current_schema(client: httpx.AsyncClient, database_url: str) -> None:
     response = await client.get("/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "revision": sorted(script_heads(database_url)), "schema": "current"}
+    assert response.json() == {
+        "status": "ready",
+        "revision": sorted(script_heads(database_url)),
+        "schema": "current",
+        "search": {"engine": "postgres"},  # no in-memory copies in the test suite (tests/conftest.py)
+    }
 
 
 def test_schema_states() -> None:

@@ -9,6 +9,7 @@ Then the background mode a server uses: nothing is answered from a copy older th
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -186,6 +187,37 @@ async def test_the_copy_follows_writes_in_the_same_transaction(connection: Async
     assert before.total == 20 and after.total == 19
     assert docs[0].id not in {h.id for h in after.hits}
     assert pair.memory.loads == 2
+    snapshot = pair.memory.snapshot("follow")
+    assert snapshot is not None and snapshot.delta is not None  # the base, less one: nothing was read again
+
+
+async def test_snapshots_updated_from_what_changed_answer_as_the_statement(connection: AsyncConnection) -> None:
+    """Writes after the base: new documents, replaced ones (other text, date, price), deleted ones."""
+    checked = 0
+    for seed in range(6):
+        rng = random.Random(100 + seed)
+        index = f"delta{seed}"
+        pair = Pair(connection, index)
+        await pair.statement.apply_settings(index_settings(index))
+        docs = generated(rng, 40)
+        await pair.statement.upsert(index, docs)
+        await pair.check(SearchQuery(text=""))
+        for _round in range(3):
+            fresh = generated(rng, rng.randint(1, 6))
+            replaced = [
+                dataclasses.replace(new, id=old.id)
+                for old, new in zip(rng.sample(docs, 3), generated(rng, 3), strict=True)
+            ]
+            gone = [d.id for d in rng.sample(docs, 2)]
+            await pair.statement.upsert(index, fresh + replaced)
+            await pair.statement.delete(index, gone)
+            docs = [d for d in docs if d.id not in gone] + fresh
+            for _ in range(15):
+                await pair.check(random_query(rng))
+                checked += 1
+            snapshot = pair.memory.snapshot(index)
+            assert snapshot is not None and snapshot.delta is not None and snapshot.delta.size > 0
+    assert checked == 270
 
 
 # -- the background mode a server runs -----------------------------------------------------------
@@ -208,7 +240,7 @@ async def committed(database_url: str) -> AsyncIterator[tuple[AsyncEngine, str]]
 
 async def test_a_server_never_answers_from_a_copy_older_than_the_index(committed: tuple[AsyncEngine, str]) -> None:
     engine, index = committed
-    memory = MemoryIndexes(min_documents=10, refresh_seconds=0.01)
+    memory = MemoryIndexes(min_documents=10, refresh_seconds=0.001)
     docs = generated(random.Random(9), 30)
 
     def backend(session: AsyncSession) -> PostgresSearchBackend:
@@ -223,7 +255,7 @@ async def test_a_server_never_answers_from_a_copy_older_than_the_index(committed
         first = await backend(session).search(index, query)  # no copy yet: the statement answers, a load starts
     assert memory.answers == 0 and first.total == 30
     await memory.wait()
-    assert memory.status() == {index: memory.segment(index).version}  # type: ignore[union-attr]
+    assert memory.status() == {index: memory.snapshot(index).version}  # type: ignore[union-attr]
     async with AsyncSession(engine) as session:
         second = await backend(session).search(index, query)
     assert memory.answers == 1 and comparable(second) == comparable(first)
@@ -236,6 +268,7 @@ async def test_a_server_never_answers_from_a_copy_older_than_the_index(committed
     assert memory.answers == 1 and memory.stale == 1  # the statement answered
     assert stale.total == 29 and docs[0].id not in {h.id for h in stale.hits}
     await memory.wait()
+    assert memory.snapshot(index).delta is not None  # type: ignore[union-attr]  # brought up to date, not reloaded
     async with AsyncSession(engine) as session:
         fresh = await backend(session).search(index, query)
     assert memory.answers == 2 and comparable(fresh) == comparable(stale)
@@ -253,4 +286,4 @@ async def test_small_indexes_are_not_copied(committed: tuple[AsyncEngine, str]) 
         await memory.wait()
         again = await backend.search(index, SearchQuery(text=""))
     assert result.total == again.total == 12
-    assert memory.segment(index) is None and memory.answers == 0 and memory.loads == 0
+    assert memory.snapshot(index) is None and memory.answers == 0 and memory.loads == 0
