@@ -120,6 +120,51 @@ async def index_listings(url: str, count: int, *, batch: int, deadline: Deadline
         await db.dispose()
 
 
+async def snapshot_updates(url: str, changed: Sequence[int]) -> None:
+    """Seconds to load the in-memory copy of the index whole, and to bring it up to date after writes."""
+    import dataclasses
+
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from marketplace.config import to_asyncpg_url
+    from search.engine import get_search_engine
+    from search.memory import load_snapshot
+    from search.settings import LISTINGS
+
+    engine = get_search_engine()
+    db = create_async_engine(to_asyncpg_url(url))
+    try:
+        async with db.connect() as plain:
+            conn = await plain.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                base = await load_snapshot(conn, LISTINGS)
+        assert base is not None
+        print(
+            f"in-memory copy: whole index ({base.size:,} documents) loaded in {base.loaded_seconds:.2f}s",
+            flush=True,
+        )
+        generated = list(listings(max(changed), seed=99))
+        for n in changed:
+            # n documents rewritten with other text (same ids: replaced in place), as an edited listing is
+            docs = [dataclasses.replace(doc, id=base.base.doc_ids[i * 7]) for i, doc in enumerate(generated[:n])]
+            async with AsyncSession(db) as session, session.begin():
+                await engine.backend(session).upsert(LISTINGS, docs)
+            async with db.connect() as plain:
+                conn = await plain.execution_options(isolation_level="REPEATABLE READ")
+                async with conn.begin():
+                    updated = await load_snapshot(conn, LISTINGS, base)
+            assert updated is not None
+            how = "from the changed rows" if updated.delta is not None else "whole (too many changed)"
+            print(
+                f"  after {n:>5} changed documents: brought up to date {how} in {updated.loaded_seconds:.2f}s"
+                f" (x{base.loaded_seconds / max(updated.loaded_seconds, 1e-6):.0f} faster than whole)",
+                flush=True,
+            )
+    finally:
+        await engine.aclose()
+        await db.dispose()
+
+
 async def plain_insert(url: str, count: int, *, batch: int) -> tuple[int, float]:
     """The indexing floor: the same generated listings written as plain JSON rows (no analysis, no index)."""
     import json
@@ -257,6 +302,14 @@ MODES: dict[str, tuple[dict[str, str], str]] = {
 }
 
 
+def server_rss_mb(server: subprocess.Popen[bytes]) -> float:
+    """Resident memory of the server and its worker processes, in MB."""
+    import psutil
+
+    root = psutil.Process(server.pid)
+    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 1e6
+
+
 def wait_for_memory(port: int, server: subprocess.Popen[bytes], workers: int, timeout: float = 300) -> float | None:
     """Wait until every worker holds its in-memory copy of the listings index (as /ready reports); seconds taken.
 
@@ -292,6 +345,7 @@ def measure(url: str, args: argparse.Namespace, mode: str, deadline: Deadline) -
                     + (f"loaded {loaded:.1f}s after /ready" if loaded is not None else "NOT loaded (statement path)"),
                     flush=True,
                 )
+            print(f"server memory after start: {server_rss_mb(server):,.0f} MB RSS", flush=True)
             paths = search_paths(args.queries)
             asyncio.run(load("127.0.0.1", port, paths[: min(200, len(paths))], 4))  # warm-up
             print(
@@ -333,6 +387,8 @@ def run(url: str, args: argparse.Namespace) -> None:
             f" = {plain_rate:,.0f} listings/s; indexing / baseline = {rate / plain_rate:.2f}",
             flush=True,
         )
+    if args.snapshot_updates:
+        asyncio.run(snapshot_updates(url, args.snapshot_updates))
     results = {mode: measure(url, args, mode, deadline) for mode in args.modes}
     if len(results) > 1:
         print("summary (p95 ms; ratio to the /health floor of the same load):")
@@ -352,7 +408,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument(
-        "--modes", nargs="+", choices=list(MODES), default=list(MODES), help="server search configurations to measure"
+        "--modes", nargs="*", choices=list(MODES), default=list(MODES), help="server search configurations to measure"
     )
     parser.add_argument(
         "--baseline-indexing",
@@ -362,6 +418,13 @@ def main() -> None:
     )
     parser.add_argument("--max-seconds", type=float, default=1200.0, help="stop after this long")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument(
+        "--snapshot-updates",
+        type=int,
+        nargs="*",
+        default=[1, 100, 5_000],
+        help="after indexing: time a whole load of the in-memory copy, then its updates after this many changed listings",
+    )
     parser.add_argument(
         "--shared-buffers", default="1GB", help="the private embedded server's cache ('' keeps its default)"
     )
