@@ -640,7 +640,7 @@ class MemoryIndexes:
         self.inline = inline
         self._snapshots: dict[str, Snapshot] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._tried: dict[str, float] = {}
+        self._not_before: dict[str, float] = {}
         self.loads = 0
         """Snapshots taken (whole or from the previous one plus what changed)."""
         self.answers = 0
@@ -658,9 +658,9 @@ class MemoryIndexes:
         if running is not None and not running.done():
             return
         now = time.monotonic()
-        if now - self._tried.get(index, -1e9) < self.refresh_seconds:
+        if now < self._not_before.get(index, -1e9):
             return
-        self._tried[index] = now
+        self._not_before[index] = now + self.refresh_seconds
         self._tasks[index] = asyncio.get_running_loop().create_task(self.refresh(index, engine))
 
     async def refresh(self, index: str, engine: AsyncEngine) -> None:
@@ -690,6 +690,10 @@ class MemoryIndexes:
             return None
         if snapshot is not previous:
             self.put(snapshot)
+            if snapshot.delta is None and previous is not None:
+                # Read whole again (much had changed, as while `marketplace reindex` runs): wait twice as
+                # long as that took before the next refresh, so a rebuild is not chased load after load.
+                self._not_before[index] = time.monotonic() + max(self.refresh_seconds, 2 * snapshot.loaded_seconds)
         return snapshot
 
     def put(self, snapshot: Snapshot) -> None:
@@ -727,7 +731,7 @@ class MemoryIndexes:
     def forget(self) -> None:
         """Drop every snapshot."""
         self._snapshots.clear()
-        self._tried.clear()
+        self._not_before.clear()
 
     async def aclose(self) -> None:
         """Stop refreshes under way (at shutdown)."""
