@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
+import ctypes
 import dataclasses
 import datetime as dt
 import functools
@@ -626,6 +628,12 @@ def _build(index: str, version: int, rows: Sequence[Any], postings_rows: Sequenc
     )
 
 
+def _return_free_memory() -> None:
+    """Give the C allocator's free pages back to the system (glibc only): loading leaves ≈100 MB of them."""
+    with contextlib.suppress(OSError, AttributeError):  # another C library: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 class MemoryIndexes:
     """This process's snapshots, one per index, and their background refreshes."""
 
@@ -709,6 +717,7 @@ class MemoryIndexes:
         if not self.inline:
             gc.collect(1)
             gc.freeze()
+            _return_free_memory()
         log.info(
             "search snapshot loaded",
             index=snapshot.index,
