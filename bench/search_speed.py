@@ -3,6 +3,7 @@
 Run: python bench/search_speed.py [--listings 100000] [--queries 1000] [--concurrency 1 16]
                                   [--workers 1] [--max-seconds 1200] [--shared-buffers 1GB]
                                   [--modes statement uncached cached] [--database-url URL]
+                                  [--snapshot-updates 1 100 5000]
 
 1. Starts an embedded PostgreSQL in a temporary folder with shared_buffers=1GB (--shared-buffers), or
    uses --database-url / DATABASE_URL (whose `listings` search index it replaces), and migrates it.
@@ -11,14 +12,18 @@ Run: python bench/search_speed.py [--listings 100000] [--queries 1000] [--concur
    configured engine (analysis in a worker thread overlapping the writes), printing listings/s.
    As the floor of indexing, the same listings are then written as plain JSON rows (no analysis, no
    search index: `--no-baseline-indexing` skips it) and the ratio is printed.
-3. Serves the app with uvicorn (as `marketplace serve` does), once with the search result cache off
-   (`uncached`: every request computed) and once with it on (`cached`, the default configuration:
-   the 1-client pass computes each request, the 16-client pass replays the same ones), and sends the
-   same 1,000 search requests (mixed queries: words, two words, traditional, English with typos, one
-   or two characters, empty browse; 3 in 4 with filters; all with every facet) at each concurrency
-   with a small keep-alive client, printing p50/p95/p99 latency and requests/s, next to GET /health (the
-   framework's floor, measured in the same run) and the engine's own time (the `took_ms` of each
-   answer), which tells what dominates.
+3. Times the in-memory copy of the index (search/memory.py): a whole load, then bringing it up to
+   date after --snapshot-updates changed listings (from the rows written since).
+4. Serves the app with `marketplace serve` in three configurations: `statement` (in-memory copy and
+   result cache off: every search runs the engine's SQL statement), `uncached` (the in-memory copy,
+   the default, with the result cache off: every request computed) and `cached` (the defaults: the
+   1-client pass computes each request, the 16-client pass replays the same ones); waits until the
+   server holds its copy; sends the same 1,000 search requests (mixed queries: words, two words,
+   traditional, English with typos, one or two characters, empty browse; 3 in 4 with filters; all
+   with every facet) at each concurrency with a small keep-alive client, printing p50/p95/p99
+   latency and requests/s, next to GET /health (the framework's floor, measured in the same run) and
+   the engine's own time (the `took_ms` of each answer), which tells what dominates, and the
+   server's resident memory.
 
 The load generator shares the machine's cores with the server and the database: absolute figures
 drop with it; compare against the /health floor of the same run. The run stops by itself after
@@ -429,11 +434,13 @@ def main() -> None:
         "--shared-buffers", default="1GB", help="the private embedded server's cache ('' keeps its default)"
     )
     args = parser.parse_args()
-    if args.database_url:
-        run(args.database_url, args)
-        return
     from marketplace.db.embedded import start_embedded
     from marketplace.db.migrate import upgrade
+
+    if args.database_url:
+        upgrade(args.database_url)
+        run(args.database_url, args)
+        return
 
     with tempfile.TemporaryDirectory(prefix="search-speed-") as tmp:
         server, url = start_embedded(Path(tmp), "speed")

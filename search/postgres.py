@@ -12,6 +12,12 @@ Storage (built by migration 0003):
 - ``search.indexes``: the settings applied to each index, and its ``version``: every write sets it
   to a fresh value of the sequence ``search.index_version`` (migration 0008), so answers can be
   cached by (index, version, query) and are never staler than the index (``ResultCache``).
+- ``search.documents.version``: the index version that wrote the row (migration 0010), so the
+  in-memory copies of search/memory.py are brought up to date from the rows written since.
+
+Searches of big indexes are answered from an in-memory copy when each API process holds one as new
+as the index (search/memory.py evaluates the same `ScorePlan` with arrays: same answers); otherwise,
+and for small indexes, by the statement below.
 
 Matching: every query word (with its synonyms, dictionary parts, typo corrections and, for the last
 word, prefix completions) must be present, words in more than a quarter of the documents aside;
