@@ -3,7 +3,7 @@
 Run: python bench/search_speed.py [--listings 100000] [--queries 1000] [--concurrency 1 16]
                                   [--workers 1] [--max-seconds 1200] [--shared-buffers 1GB]
                                   [--modes statement uncached cached] [--database-url URL]
-                                  [--snapshot-updates 1 100 5000]
+                                  [--snapshot-updates 1 100 5000] [--no-compare]
 
 1. Starts an embedded PostgreSQL in a temporary folder with shared_buffers=1GB (--shared-buffers), or
    uses --database-url / DATABASE_URL (whose `listings` search index it replaces), and migrates it.
@@ -13,7 +13,9 @@ Run: python bench/search_speed.py [--listings 100000] [--queries 1000] [--concur
    As the floor of indexing, the same listings are then written as plain JSON rows (no analysis, no
    search index: `--no-baseline-indexing` skips it) and the ratio is printed.
 3. Times the in-memory copy of the index (search/memory.py): a whole load, then bringing it up to
-   date after --snapshot-updates changed listings (from the rows written since).
+   date after --snapshot-updates changed listings (from the rows written since). Then sends the
+   1,000 requests to a server answering from its copy and to one running the SQL statement and
+   counts identical responses (`--no-compare` skips it).
 4. Serves the app with `marketplace serve` in three configurations: `statement` (in-memory copy and
    result cache off: every search runs the engine's SQL statement), `uncached` (the in-memory copy,
    the default, with the result cache off: every request computed) and `cached` (the defaults: the
@@ -379,6 +381,39 @@ def measure(url: str, args: argparse.Namespace, mode: str, deadline: Deadline) -
     return figures
 
 
+def compare_answers(url: str, args: argparse.Namespace) -> None:
+    """Send the mix to a server answering from its in-memory copy and to one running the SQL statement: same bodies?"""
+    took = re.compile(rb'"took_ms":[0-9.e+-]+')
+    with tempfile.TemporaryDirectory(prefix="search-compare-") as tmp:
+        servers = []
+        try:
+            for name, settings in (("statement", MODES["statement"][0]), ("memory", MODES["uncached"][0])):
+                port = free_port()
+                server = serve(url, port, 1, Path(tmp) / f"{name}.log", settings)
+                servers.append((port, server))
+                wait_ready("127.0.0.1", port, server, timeout=120)
+            if wait_for_memory(servers[1][0], servers[1][1], 1) is None:
+                print("answers: the in-memory copy did not load; nothing compared")
+                return
+            paths = search_paths(args.queries)
+            differ = [
+                path
+                for path in paths
+                if took.sub(b"", http_get("127.0.0.1", servers[0][0], path, timeout=30)[1])
+                != took.sub(b"", http_get("127.0.0.1", servers[1][0], path, timeout=30)[1])
+            ]
+            print(
+                f"answers: {len(paths) - len(differ)} of {len(paths)} responses identical (took_ms aside) from the"
+                " in-memory copy and from the SQL statement",
+                flush=True,
+            )
+            for path in differ[:3]:
+                print(f"  differs: {urllib.parse.unquote(path)}")
+        finally:
+            for _port, server in servers:
+                stop_process(server)
+
+
 def run(url: str, args: argparse.Namespace) -> None:
     deadline = Deadline(args.max_seconds)
     print(f"indexing {args.listings} generated listings ...", flush=True)
@@ -394,6 +429,8 @@ def run(url: str, args: argparse.Namespace) -> None:
         )
     if args.snapshot_updates:
         asyncio.run(snapshot_updates(url, args.snapshot_updates))
+    if args.compare:
+        compare_answers(url, args)
     results = {mode: measure(url, args, mode, deadline) for mode in args.modes}
     if len(results) > 1:
         print("summary (p95 ms; ratio to the /health floor of the same load):")
@@ -429,6 +466,12 @@ def main() -> None:
         nargs="*",
         default=[1, 100, 5_000],
         help="after indexing: time a whole load of the in-memory copy, then its updates after this many changed listings",
+    )
+    parser.add_argument(
+        "--compare",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check that the in-memory copy and the SQL statement answer the mix identically",
     )
     parser.add_argument(
         "--shared-buffers", default="1GB", help="the private embedded server's cache ('' keeps its default)"
