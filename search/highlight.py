@@ -20,7 +20,11 @@ MARK_OPEN = "<mark>"
 MARK_CLOSE = "</mark>"
 
 _CHUNK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+|\s+|[^\s]")
-_WORDISH = re.compile(r"[0-9a-z]")
+_WORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+"""Characters of a Latin word in normalised (case-folded) text."""
+_MARKED: dict[tuple[object, str, int | None], str | None] = {}
+_MARKED_MAX = 65_536
+_MISSING = object()
 
 
 _Mapped = tuple[str, tuple[int, ...] | None, tuple[int, ...] | None]
@@ -91,6 +95,9 @@ class Highlighter:
         """Terms are normalised tokens; prefixes are tokens that may be the start of a longer word."""
         self.terms = sorted({t for t in terms if t}, key=len, reverse=True)
         self.prefixes = {p for p in prefixes if p}
+        # (term, Latin: matches whole words only, prefix: extends to the end of its word)
+        self._plan = [(t, t[0] in _WORD_CHARS, t in self.prefixes) for t in self.terms]
+        self._key = (tuple(self.terms), tuple(sorted(self.prefixes)))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Sorted, merged (start, end) spans of the original text that match a term."""
@@ -98,17 +105,17 @@ class Highlighter:
             return []
         norm, starts, ends = _map(text)
         found: list[tuple[int, int]] = []
-        for term in self.terms:
-            latin = _WORDISH.match(term[0]) is not None
+        size = len(norm)
+        for term, latin, prefix in self._plan:
             start = norm.find(term)
             while start != -1:
                 end = start + len(term)
                 if latin:
-                    before_ok = start == 0 or not _WORDISH.match(norm[start - 1])
-                    if term in self.prefixes:
-                        while end < len(norm) and _WORDISH.match(norm[end]):
+                    before_ok = start == 0 or norm[start - 1] not in _WORD_CHARS
+                    if prefix:
+                        while end < size and norm[end] in _WORD_CHARS:
                             end += 1
-                    after_ok = end == len(norm) or not _WORDISH.match(norm[end])
+                    after_ok = end == size or norm[end] not in _WORD_CHARS
                     if before_ok and after_ok:
                         found.append((start, end))
                 else:
@@ -128,7 +135,22 @@ class Highlighter:
         return [(starts[s], ends[e - 1]) for s, e in merged]
 
     def highlight(self, text: str, *, max_chars: int | None = None) -> str | None:
-        """HTML-escaped text (or a window of about max_chars around the first match) with marks; None if no match."""
+        """HTML-escaped text (or a window of about max_chars around the first match) with marks; None if no match.
+
+        Remembered for the last tens of thousands of (terms, text) pairs: the same documents come back
+        for the same words, page after page.
+        """
+        if not text or not self.terms:
+            return None
+        key = (self._key, text, max_chars)
+        marked = _MARKED.get(key, _MISSING)
+        if marked is _MISSING:
+            if len(_MARKED) >= _MARKED_MAX:
+                _MARKED.clear()
+            marked = _MARKED[key] = self._highlight(text, max_chars)
+        return marked  # type: ignore[return-value]
+
+    def _highlight(self, text: str, max_chars: int | None) -> str | None:
         spans = self.spans(text)
         if not spans:
             return None

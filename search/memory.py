@@ -35,7 +35,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from search.model import Facet, SearchFilters, SearchQuery, SortOrder
+from search.model import Facet, FacetCount, SearchFilters, SearchQuery, SortOrder
 from search.prepare import BODY_LEVEL, KIND_FACTORS, LEVELS, PHRASE_BONUS, Alternative
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ __all__ = ["Answer", "MemoryIndexes", "Segment", "Snapshot", "load_snapshot"]
 
 log = structlog.get_logger(__name__)
 
+_PHRASE_CHECK_EACH = 3_000  # up to this many matches, titles are checked one by one for the phrase bonus
 ABSENT = 4  # strength of a token a document does not have (0: title, 1: keywords, 2: holder/summary, 3: body)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NULL_LOW = np.iinfo(np.int64).max  # a missing price sorts last both ways (NULLS LAST)
@@ -160,11 +161,11 @@ class Scalar:
         return np.bincount(codes[codes >= 0], minlength=len(self.values))
 
 
-def _top(values: tuple[str, ...], order: np.ndarray, counts: np.ndarray, limit: int) -> list[tuple[str, int]]:
+def _top(values: tuple[str, ...], order: np.ndarray, counts: np.ndarray, limit: int) -> list[FacetCount]:
     """The `limit` values with most documents, ties by value (`order`: each value's place in sorted order)."""
     nonzero = np.flatnonzero(counts)
     chosen = nonzero[np.lexsort((order[nonzero], -counts[nonzero]))[:limit]]
-    return [(values[v], int(counts[v])) for v in chosen]
+    return [FacetCount(values[v], n) for v, n in zip(chosen.tolist(), counts[chosen].tolist(), strict=True)]
 
 
 def _value_order(values: tuple[str, ...]) -> np.ndarray:
@@ -199,6 +200,7 @@ class Segment:
     """Token -> (documents, strongest weight: 0 A .. 3 D)."""
     lexemes: list[str]
     titles: str
+    title_list: list[str]
     """Every title without spaces, joined by NUL (phrase bonus: one substring scan)."""
     title_starts: np.ndarray
     loaded_seconds: float = 0.0
@@ -251,17 +253,23 @@ class Segment:
             out = here if out is None else (out & here if every else out | here)
         return out if out is not None else np.zeros(self.size, dtype=bool)
 
-    def phrase(self, compact: str) -> np.ndarray:
-        """A mask of the documents whose title (without spaces) contains `compact`."""
-        mask = np.zeros(self.size, dtype=bool)
+    def phrase(self, compact: str, idx: np.ndarray) -> np.ndarray:
+        """For each of the documents idx, whether its title (without spaces) contains `compact`.
+
+        Few documents: each title is checked; many: one scan of all titles, remembered per phrase.
+        """
         found = self._phrases.get(compact)
+        if found is None and len(idx) <= _PHRASE_CHECK_EACH:
+            titles = self.title_list
+            return np.fromiter((compact in titles[i] for i in idx.tolist()), bool, len(idx))
         if found is None:
             found = self._find(compact)
             if len(self._phrases) > 1024:
                 self._phrases.clear()
             self._phrases[compact] = found
+        mask = np.zeros(self.size, dtype=bool)
         mask[found] = True
-        return mask
+        return mask[idx]
 
     def _find(self, compact: str) -> np.ndarray:
         hits: list[int] = []
@@ -346,7 +354,7 @@ class Segment:
             total = term if total is None else total + term
         assert total is not None
         if plan.phrase:
-            total = total + np.where(self.phrase(plan.phrase)[idx], PHRASE_BONUS, 0.0)
+            total = total + np.where(self.phrase(plan.phrase, idx), PHRASE_BONUS, 0.0)
         return total
 
     def facet_counts(self, facet: Facet, idx: np.ndarray) -> tuple[Multi | Scalar, np.ndarray]:
@@ -524,7 +532,7 @@ class Snapshot:
             order = np.lexsort((rank, first))[:k]
             picked = [(int(part[o]), int(position[o])) for o in order]
         page = picked[query.offset :]
-        facets: dict[Facet, list[tuple[str, int]]] = {}
+        facets: dict[Facet, list[FacetCount]] = {}
         for facet in query.facets:
             if len(parts) == 1:
                 column, counts = parts[0][0].facet_counts(facet, idxs[0])
@@ -536,7 +544,8 @@ class Snapshot:
                 for v in np.flatnonzero(counts):
                     name = column.values[v]
                     merged[name] = merged.get(name, 0) + int(counts[v])
-            facets[facet] = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:limit]
+            ranked = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:limit]
+            facets[facet] = [FacetCount(value, count) for value, count in ranked]
         lows, highs = [], []
         if query.facets:
             for (segment, _), idx in zip(parts, idxs, strict=True):
@@ -559,7 +568,7 @@ class Answer:
     ids: list[str]
     scores: list[float] | None
     total: int
-    facets: dict[Facet, list[tuple[str, int]]]
+    facets: dict[Facet, list[FacetCount]]
     price: tuple[int | None, int | None]
 
 
@@ -623,6 +632,7 @@ def _build(index: str, version: int, rows: Sequence[Any], postings_rows: Sequenc
         postings=postings,
         lexemes=sorted(postings),
         titles="\0".join(titles),
+        title_list=titles,
         title_starts=starts,
         loaded_seconds=time.perf_counter() - started,
     )

@@ -28,6 +28,7 @@ bonus; ties go to the newest document.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -669,7 +670,10 @@ class PostgresSearchBackend:
                 known[token] = df
         if missing:
             result = await self._run(
-                "SELECT term, df FROM search.terms WHERE index = :index AND term = ANY(CAST(:terms AS text[]))",
+                # A join on the primary key, not `term = ANY(...)`: with a parameter for the array the
+                # planner picked the trigram index for that equality, ≈20-25 ms instead of 0.1 ms.
+                "SELECT t.term, t.df FROM unnest(CAST(:terms AS text[])) AS q(term)"
+                " JOIN search.terms t ON t.index = :index AND t.term = q.term",
                 {"index": index, "terms": sorted(missing)},
             )
             found = {term: int(df) for term, df in result.all()}
@@ -744,13 +748,7 @@ class PostgresSearchBackend:
         """
         started = time.perf_counter()
         settings = self._index_settings(index)
-        prepared = prepare_query(
-            query.text,
-            self.analyzer,
-            prefix=query.prefix,
-            typo_min_one=settings.typo_min_one,
-            typo_min_two=settings.typo_min_two,
-        )
+        prepared = _prepared(query.text, self.analyzer, query.prefix, settings.typo_min_one, settings.typo_min_two)
         if self.memory is not None:
             answer = await self._search_memory(index, query, prepared, settings, started)
             if answer is not None:
@@ -919,7 +917,7 @@ class PostgresSearchBackend:
                     highlights=document_highlights(document, highlighter) if highlighter else {},
                 )
             )
-        facets = {facet: tuple(map(FacetCount._make, values)) for facet, values in answer.facets.items()}
+        facets = {facet: tuple(values) for facet, values in answer.facets.items()}
         low, high = answer.price
         return SearchResult(
             hits=tuple(hits),
@@ -1095,6 +1093,13 @@ _FACET_COLUMN: dict[Facet, str] = {
     Facet.state_funded: "d.state_funded",
     Facet.has_auction: "d.has_auction",
 }
+
+
+@functools.lru_cache(maxsize=4096)
+def _prepared(text: str, analyzer: Analyzer, prefix: bool, typo_min_one: int, typo_min_two: int) -> PreparedQuery:
+    """`prepare_query`, remembered: the same words are searched again and again (and analysing them is
+    ≈8 % of a search answered from memory). Prepared queries are immutable."""
+    return prepare_query(text, analyzer, prefix=prefix, typo_min_one=typo_min_one, typo_min_two=typo_min_two)
 
 
 def _decode(raw: str | None) -> Any:

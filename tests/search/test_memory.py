@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 
 from marketplace.config import to_asyncpg_url
 from search.evaluation import load_relevance_set
+from search import memory as memory_module
 from search.memory import MemoryIndexes
 from search.model import Facet, SearchDocument, SearchFilters, SearchQuery, SearchResult, SortOrder
 from search.postgres import PostgresSearchBackend, TermCache
@@ -160,7 +161,11 @@ def random_query(rng: random.Random) -> SearchQuery:
     )
 
 
-async def test_generated_corpora_answers_are_identical(connection: AsyncConnection) -> None:
+@pytest.mark.parametrize("check_each", [3_000, 0], ids=["titles-one-by-one", "titles-scanned"])
+async def test_generated_corpora_answers_are_identical(
+    connection: AsyncConnection, monkeypatch: pytest.MonkeyPatch, check_each: int
+) -> None:
+    monkeypatch.setattr(memory_module, "_PHRASE_CHECK_EACH", check_each)  # both ways of finding the phrase bonus
     checked = 0
     for seed in range(12):
         rng = random.Random(seed)
