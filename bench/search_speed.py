@@ -3,7 +3,7 @@
 Run: python bench/search_speed.py [--listings 100000] [--queries 1000] [--concurrency 1 16]
                                   [--workers 1] [--max-seconds 1200] [--shared-buffers 1GB]
                                   [--modes statement uncached cached] [--database-url URL]
-                                  [--snapshot-updates 1 100 5000] [--no-compare]
+                                  [--snapshot-updates 1 100 5000] [--no-compare] [--warm-up 1000]
 
 1. Starts an embedded PostgreSQL in a temporary folder with shared_buffers=1GB (--shared-buffers), or
    uses --database-url / DATABASE_URL (whose `listings` search index it replaces), and migrates it.
@@ -339,14 +339,15 @@ def measure(url: str, args: argparse.Namespace, mode: str, deadline: Deadline) -
     """Serve the app in one configuration and load it at each concurrency; p95 per concurrency.
 
     Computed modes (`statement`, `uncached`) start a fresh server for each concurrency and warm it up
-    with 200 other requests (another seed of the same generator): every measured request is new to
-    the process, so nothing it remembers per query (prepared queries, typo candidates, highlights)
-    was filled by the previous pass. `cached` keeps one server: its 16-client pass replays the mix.
+    with --warm-up other requests (another seed of the same generator, as a server that has been
+    serving traffic): what it remembers about words and texts comes from those, never from the
+    measured mix (the 1-client pass does not warm the 16-client one). `cached` keeps one server: its
+    16-client pass replays the mix (cache hits).
     """
     settings, meaning = MODES[mode]
     figures: dict[int, dict[str, Any]] = {}
     paths = search_paths(args.queries)
-    warm_up = search_paths(200, seed=12)
+    warm_up = search_paths(args.warm_up, seed=12)
     fresh = mode != "cached"
     print(
         f"search, {mode} ({meaning}): {len(paths)} requests (facets=all; 3 in 4 with filters),"
@@ -481,6 +482,12 @@ def main() -> None:
         nargs="*",
         default=[1, 100, 5_000],
         help="after indexing: time a whole load of the in-memory copy, then its updates after this many changed listings",
+    )
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=1_000,
+        help="computed modes: requests of another query seed a fresh server answers before each measured pass",
     )
     parser.add_argument(
         "--compare",
