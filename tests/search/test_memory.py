@@ -21,8 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from marketplace.config import to_asyncpg_url
-from search.evaluation import load_relevance_set
 from search import memory as memory_module
+from search.evaluation import load_relevance_set
 from search.memory import MemoryIndexes
 from search.model import Facet, SearchDocument, SearchFilters, SearchQuery, SearchResult, SortOrder
 from search.postgres import PostgresSearchBackend, TermCache
