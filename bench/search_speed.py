@@ -1,7 +1,7 @@
 """Search speed: indexing rate of 100,000 listings, and search latency through the HTTP API.
 
 Run: python bench/search_speed.py [--listings 100000] [--queries 1000] [--concurrency 1 16]
-                                  [--workers 1] [--max-seconds 1200] [--shared-buffers 1GB]
+                                  [--workers 1] [--processes 1] [--max-seconds 1200] [--shared-buffers 1GB]
                                   [--modes statement uncached cached] [--database-url URL]
                                   [--snapshot-updates 1 100 5000] [--no-compare] [--warm-up 1000]
 
@@ -286,11 +286,13 @@ def search_paths(count: int, seed: int = 11) -> list[str]:
     return out
 
 
-def serve(url: str, port: int, workers: int, log: Path, settings: dict[str, str]) -> subprocess.Popen[bytes]:
+def serve(
+    url: str, port: int, workers: int, log: Path, settings: dict[str, str], *, reuse_port: bool = False
+) -> subprocess.Popen[bytes]:
     env = clean_env(DATABASE_URL=url, LOG_LEVEL="WARNING", DB_POOL_SIZE="20", DB_MAX_OVERFLOW="10", **settings)
     # As deployed: `marketplace serve` (uvicorn, with the listening socket fix for several workers).
     command = [sys.executable, "-m", "marketplace.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(workers)]
+    command += ["--workers", str(workers)] + (["--reuse-port"] if reuse_port else [])
     with log.open("wb") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -309,12 +311,12 @@ MODES: dict[str, tuple[dict[str, str], str]] = {
 }
 
 
-def server_rss_mb(server: subprocess.Popen[bytes]) -> float:
-    """Resident memory of the server and its worker processes, in MB."""
+def server_rss_mb(servers: Sequence[subprocess.Popen[bytes]]) -> float:
+    """Resident memory of the servers and their worker processes, in MB."""
     import psutil
 
-    root = psutil.Process(server.pid)
-    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 1e6
+    roots = [psutil.Process(server.pid) for server in servers]
+    return sum(p.memory_info().rss for root in roots for p in [root, *root.children(recursive=True)]) / 1e6
 
 
 def wait_for_memory(port: int, server: subprocess.Popen[bytes], workers: int, timeout: float = 300) -> float | None:
@@ -351,32 +353,39 @@ def measure(url: str, args: argparse.Namespace, mode: str, deadline: Deadline) -
     fresh = mode != "cached"
     print(
         f"search, {mode} ({meaning}): {len(paths)} requests (facets=all; 3 in 4 with filters),"
-        f" uvicorn workers={args.workers}" + (", a fresh server per concurrency" if fresh else ""),
+        f" server processes={args.processes} (uvicorn workers each={args.workers})"
+        + (", fresh servers per concurrency" if fresh else ""),
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="search-speed-log-") as tmp:
-        server: subprocess.Popen[bytes] | None = None
+        servers: list[subprocess.Popen[bytes]] = []
         logs: list[Path] = []
+        port = 0
         try:
             for concurrency in args.concurrency:
                 if deadline.left < 30:
                     print("  (time budget spent; stopping)")
                     break
-                if server is None or fresh:
-                    if server is not None:
+                if not servers or fresh:
+                    for server in servers:
                         stop_process(server)
                     port = free_port()
-                    logs.append(Path(tmp) / f"server-{len(logs)}.log")
-                    server = serve(url, port, args.workers, logs[-1], settings)
-                    wait_ready("127.0.0.1", port, server, timeout=120)
+                    servers = []
+                    for _ in range(args.processes):
+                        logs.append(Path(tmp) / f"server-{len(logs)}.log")
+                        servers.append(
+                            serve(url, port, args.workers, logs[-1], settings, reuse_port=args.processes > 1)
+                        )
+                    for server in servers:
+                        wait_ready("127.0.0.1", port, server, timeout=120)
                     if settings.get("SEARCH_MEMORY") != "false":
-                        loaded = wait_for_memory(port, server, args.workers)
+                        loaded = wait_for_memory(port, servers[0], args.workers * args.processes)
                         print(
                             "  in-memory index: "
                             + (f"loaded {loaded:.1f}s after /ready" if loaded is not None else "NOT loaded"),
                             flush=True,
                         )
-                    print(f"  server memory after start: {server_rss_mb(server):,.0f} MB RSS", flush=True)
+                    print(f"  server memory after start: {server_rss_mb(servers):,.0f} MB RSS", flush=True)
                     asyncio.run(load("127.0.0.1", port, warm_up if fresh else paths[:200], 4))
                 health = asyncio.run(load("127.0.0.1", port, ["/health"] * len(paths), concurrency))
                 result = asyncio.run(load("127.0.0.1", port, paths, concurrency))
@@ -388,7 +397,7 @@ def measure(url: str, args: argparse.Namespace, mode: str, deadline: Deadline) -
                     print(f"    matches per query: median {statistics.median(totals):.0f}, max {max(totals)}")
                 figures[concurrency] = {"search": result, "health": health}
         finally:
-            if server is not None:
+            for server in servers:
                 stop_process(server)
             for log in logs:
                 text = log.read_text(errors="replace").strip()
@@ -463,7 +472,13 @@ def main() -> None:
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes per server")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="independent `marketplace serve --reuse-port` processes on one port (the kernel spreads connections)",
+    )
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument(
         "--modes", nargs="*", choices=list(MODES), default=list(MODES), help="server search configurations to measure"

@@ -75,7 +75,12 @@ def main() -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--demo/--no-demo", default=False, show_default=True, help="Seed demo data and print its API keys.")
 @click.option("--reload", is_flag=True, help="Reload on code changes (development).")
-def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
+@click.option(
+    "--reuse-port",
+    is_flag=True,
+    help="Listen with SO_REUSEPORT: start several `serve --reuse-port` on one port, one per core; the kernel spreads connections.",
+)
+def serve(host: str, port: int, workers: int, demo: bool, reload: bool, reuse_port: bool) -> None:
     """Serve the API (embedded PostgreSQL when DATABASE_URL is unset)."""
     from marketplace.web import serving
 
@@ -93,6 +98,7 @@ def serve(host: str, port: int, workers: int, demo: bool, reload: bool) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serving.run(
         "marketplace.app:create_app",
+        reuse_port=reuse_port,
         factory=True,
         host=host,
         port=port,

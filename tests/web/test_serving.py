@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
+
 from marketplace.web.serving import TcpConfig
 
 
@@ -44,3 +46,24 @@ async def test_uvicorn_alone_would_leave_nagle_on() -> None:
     sock = uvicorn.Config("marketplace.app:create_app", host="127.0.0.1", port=0, workers=2).bind_socket()
     _proto, nodelay = await accepted_nodelay(sock)
     assert nodelay == 0
+
+
+async def test_reuse_port_lets_independent_servers_share_one_port() -> None:
+    """`serve --reuse-port`: a second server binds the port the first holds, and both accept with TCP_NODELAY."""
+    first = TcpConfig("marketplace.app:create_app", host="127.0.0.1", port=0, reuse_port=True).bind_socket()
+    port = first.getsockname()[1]
+    second = TcpConfig("marketplace.app:create_app", host="127.0.0.1", port=port, reuse_port=True).bind_socket()
+    assert second.getsockname()[1] == port
+    for sock in (first, second):
+        proto, nodelay = await accepted_nodelay(sock)
+        assert proto == socket.IPPROTO_TCP and nodelay != 0
+
+
+def test_without_reuse_port_the_port_is_taken() -> None:
+    first = TcpConfig("marketplace.app:create_app", host="127.0.0.1", port=0).bind_socket()
+    first.listen()
+    try:
+        with pytest.raises(SystemExit):  # uvicorn logs the bind error and exits
+            TcpConfig("marketplace.app:create_app", host="127.0.0.1", port=first.getsockname()[1]).bind_socket()
+    finally:
+        first.close()
