@@ -78,7 +78,10 @@ def main() -> None:
 @click.option(
     "--reuse-port",
     is_flag=True,
-    help="Listen with SO_REUSEPORT: start several `serve --reuse-port` on one port, one per core; the kernel spreads connections.",
+    help=(
+        "Listen with SO_REUSEPORT: start several `serve --reuse-port` on one port (with DATABASE_URL set),"
+        " one per core; the kernel spreads connections over them."
+    ),
 )
 def serve(host: str, port: int, workers: int, demo: bool, reload: bool, reuse_port: bool) -> None:
     """Serve the API (embedded PostgreSQL when DATABASE_URL is unset)."""
