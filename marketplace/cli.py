@@ -404,7 +404,28 @@ async def _seed(url: str) -> list[Any]:
         console.print(f"demo data: {created} new organisation(s), {len(creds)} demo users")
         return creds
 
-    return await _with_session(url, work)
+    creds = await _with_session(url, work)
+    await _index_demo(url)
+    return creds
+
+
+async def _index_demo(url: str) -> None:
+    """Put the demo's listings and demands in the search index now (no worker runs beside `serve --demo`)."""
+    from marketplace.config import get_settings, to_asyncpg_url
+    from marketplace.db.engine import make_engine, make_sessionmaker
+    from marketplace.search_api.service import rebuild_index
+    from search.engine import get_search_engine
+    from search.settings import INDEXES
+
+    db = make_engine(get_settings(), url=to_asyncpg_url(url))
+    engine = get_search_engine()
+    try:
+        for name in INDEXES:
+            await rebuild_index(make_sessionmaker(db), engine, name)
+    finally:
+        await engine.aclose()
+        await db.dispose()
+    console.print("demo data: search index up to date")
 
 
 def _print_demo(creds: list[Any]) -> None:
