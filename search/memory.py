@@ -45,7 +45,10 @@ __all__ = ["Answer", "MemoryIndexes", "Segment", "Snapshot", "load_snapshot"]
 
 log = structlog.get_logger(__name__)
 
-_PHRASE_CHECK_EACH = 3_000  # up to this many matches, titles are checked one by one for the phrase bonus
+_PHRASE_CHECK_EACH = 20_000  # up to this many matches, each one's title is searched for the phrase bonus
+_TITLE_ARRAY_CHARS = 120  # titles up to this long (all, in practice) are kept as a numpy string array too
+_NO_LOW = np.iinfo(np.int64).max
+_NO_HIGH = np.iinfo(np.int64).min
 ABSENT = 4  # strength of a token a document does not have (0: title, 1: keywords, 2: holder/summary, 3: body)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NULL_LOW = np.iinfo(np.int64).max  # a missing price sorts last both ways (NULLS LAST)
@@ -157,8 +160,8 @@ class Scalar:
         return cls(tuple(lookup), lookup, codes, _value_order(tuple(lookup)))
 
     def counts(self, idx: np.ndarray) -> np.ndarray:
-        codes = self.codes[idx]
-        return np.bincount(codes[codes >= 0], minlength=len(self.values))
+        """Per value, how many of the documents idx have it (documents without one are not counted)."""
+        return np.bincount(self.codes[idx] + 1, minlength=len(self.values) + 1)[1:]
 
 
 def _top(values: tuple[str, ...], order: np.ndarray, counts: np.ndarray, limit: int) -> list[FacetCount]:
@@ -201,6 +204,12 @@ class Segment:
     lexemes: list[str]
     titles: str
     title_list: list[str]
+    title_array: np.ndarray | None
+    """The titles as a fixed-width numpy string array (None when one is too long to make that cheap)."""
+    lowest: np.ndarray
+    """price_min, or the largest int64 where there is none (the price range of matches in one min)."""
+    highest: np.ndarray
+    """price_max, or the smallest int64 where there is none."""
     """Every title without spaces, joined by NUL (phrase bonus: one substring scan)."""
     title_starts: np.ndarray
     loaded_seconds: float = 0.0
@@ -260,6 +269,8 @@ class Segment:
         """
         found = self._phrases.get(compact)
         if found is None and len(idx) <= _PHRASE_CHECK_EACH:
+            if self.title_array is not None:
+                return np.strings.find(self.title_array[idx], compact) >= 0
             titles = self.title_list
             return np.fromiter((compact in titles[i] for i in idx.tolist()), bool, len(idx))
         if found is None:
@@ -365,9 +376,12 @@ class Segment:
         return self.scalars[facet], self.scalars[facet].counts(idx)
 
     def price_stats(self, idx: np.ndarray) -> tuple[int | None, int | None]:
-        low = self.price_min[idx][self.has_price_min[idx]]
-        high = self.price_max[idx][self.has_price_max[idx]]
-        return (int(low.min()) if len(low) else None, int(high.max()) if len(high) else None)
+        """The lowest price floor and the highest price ceiling among the documents idx (None: no prices)."""
+        if not len(idx):
+            return None, None
+        low = int(self.lowest[idx].min())
+        high = int(self.highest[idx].max())
+        return (low if low != _NO_LOW else None, high if high != _NO_HIGH else None)
 
     def sort_key(self, sort: SortOrder, idx: np.ndarray, score: np.ndarray | None) -> np.ndarray | None:
         """The primary key (ascending) of a sort order for the documents idx; None: the tie-break alone."""
@@ -633,6 +647,9 @@ def _build(index: str, version: int, rows: Sequence[Any], postings_rows: Sequenc
         lexemes=sorted(postings),
         titles="\0".join(titles),
         title_list=titles,
+        title_array=np.array(titles) if titles and max(map(len, titles)) <= _TITLE_ARRAY_CHARS else None,
+        lowest=np.where(has_min, price_min, _NO_LOW),
+        highest=np.where(has_max, price_max, _NO_HIGH),
         title_starts=starts,
         loaded_seconds=time.perf_counter() - started,
     )
