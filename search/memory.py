@@ -45,7 +45,7 @@ __all__ = ["Answer", "MemoryIndexes", "Segment", "Snapshot", "load_snapshot"]
 
 log = structlog.get_logger(__name__)
 
-_PHRASE_CHECK_EACH = 20_000  # up to this many matches, each one's title is searched for the phrase bonus
+_PHRASE_CHECK_EACH = 3_000  # up to this many matches, each one's title is searched for the phrase bonus
 _TITLE_ARRAY_CHARS = 120  # titles up to this long (all, in practice) are kept as a numpy string array too
 _NO_LOW = np.iinfo(np.int64).max
 _NO_HIGH = np.iinfo(np.int64).min
