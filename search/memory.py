@@ -8,8 +8,8 @@ in, the filter and facet columns, the titles) and evaluates the same plan (`Scor
 operations: the same matches, the same scores to the last bit, the same order, the same counts. Only
 the page's stored documents are then read from PostgreSQL, in one statement that also returns the
 index version: an answer is used only when that version is the snapshot's, so it is never staler
-than the index (otherwise the statement path answers, and a fresh snapshot is loaded in the
-background, at most once per `refresh_seconds`).
+than the index (otherwise the statement path answers, and the snapshot is brought up to date in the
+background from the rows written since it was taken, at most once per `refresh_seconds`).
 
 Snapshots are built only for indexes with at least `min_documents` documents: small indexes are fast
 enough in PostgreSQL, and they change often in tests.
@@ -46,12 +46,10 @@ __all__ = ["Answer", "MemoryIndexes", "Segment", "Snapshot", "load_snapshot"]
 log = structlog.get_logger(__name__)
 
 _PHRASE_CHECK_EACH = 3_000  # up to this many matches, each one's title is searched for the phrase bonus
-_TITLE_ARRAY_CHARS = 120  # titles up to this long (all, in practice) are kept as a numpy string array too
 _NO_LOW = np.iinfo(np.int64).max
 _NO_HIGH = np.iinfo(np.int64).min
 ABSENT = 4  # strength of a token a document does not have (0: title, 1: keywords, 2: holder/summary, 3: body)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_NULL_LOW = np.iinfo(np.int64).max  # a missing price sorts last both ways (NULLS LAST)
 
 _DOCS_SQL = text(
     """
@@ -204,8 +202,6 @@ class Segment:
     lexemes: list[str]
     titles: str
     title_list: list[str]
-    title_array: np.ndarray | None
-    """The titles as a fixed-width numpy string array (None when one is too long to make that cheap)."""
     lowest: np.ndarray
     """price_min, or the largest int64 where there is none (the price range of matches in one min)."""
     highest: np.ndarray
@@ -269,8 +265,6 @@ class Segment:
         """
         found = self._phrases.get(compact)
         if found is None and len(idx) <= _PHRASE_CHECK_EACH:
-            if self.title_array is not None:
-                return np.strings.find(self.title_array[idx], compact) >= 0
             titles = self.title_list
             return np.fromiter((compact in titles[i] for i in idx.tolist()), bool, len(idx))
         if found is None:
@@ -388,9 +382,9 @@ class Segment:
         if sort is SortOrder.relevance and score is not None:
             return -score
         if sort is SortOrder.price_asc:
-            return np.where(self.has_price_min[idx], self.price_min[idx], _NULL_LOW)
+            return self.lowest[idx]  # a missing price sorts last both ways (NULLS LAST)
         if sort is SortOrder.price_desc:
-            return np.where(self.has_price_max[idx], -self.price_max[idx], _NULL_LOW)
+            return np.where(self.has_price_max[idx], -self.price_max[idx], _NO_LOW)
         return None
 
 
@@ -647,7 +641,6 @@ def _build(index: str, version: int, rows: Sequence[Any], postings_rows: Sequenc
         lexemes=sorted(postings),
         titles="\0".join(titles),
         title_list=titles,
-        title_array=np.array(titles) if titles and max(map(len, titles)) <= _TITLE_ARRAY_CHARS else None,
         lowest=np.where(has_min, price_min, _NO_LOW),
         highest=np.where(has_max, price_max, _NO_HIGH),
         title_starts=starts,
