@@ -117,7 +117,9 @@ class FeeController(Controller):
         mode: Annotated[
             str | None, QueryParameter(max_length=30, description="The trade mode (echoed; fees do not vary by it).")
         ] = None,
-        version: Annotated[int | None, QueryParameter(ge=1, description="A schedule version.")] = None,
+        version: Annotated[
+            int | None, QueryParameter(ge=1, le=2_147_483_647, description="A schedule version.")
+        ] = None,
     ) -> FeeQuoteRead:
         """Quote."""
         return views.quote_read(await PaymentsService(session).quote(amount_fen, mode=mode, version=version))

@@ -38,6 +38,10 @@ async def test_quote_rejects_bad_input_by_field(client: httpx.AsyncClient) -> No
         assert response.headers["content-type"].startswith("application/problem+json")
     missing = await client.get(f"{API}/fee-quote", params={"amount_fen": 100, "version": 9999})
     assert missing.status_code == 404
+    # beyond the column's integer range: a 400 naming the parameter, not a driver overflow (found by fuzzing)
+    huge = await client.get(f"{API}/fee-quote", params={"amount_fen": 100, "version": 57737006785281568})
+    assert huge.status_code == 400, huge.text
+    assert "version" in huge.text
 
 
 async def test_platform_publishes_a_version_and_quotes_follow_it(client: httpx.AsyncClient, factory: Factory) -> None:
