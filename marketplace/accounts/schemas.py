@@ -27,7 +27,9 @@ NameZh = Annotated[str, StringConstraints(min_length=2, max_length=200)]
 NameEn = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 KeyName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Website = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{3,290}$", max_length=300)]
+# No whitespace of either regex dialect: Python's \s (which has \x1c-\x1f and \x85) or JSON Schema's
+# (ECMAScript: which has \ufeff), so the spec and the validator accept exactly the same strings.
+Website = Annotated[str, StringConstraints(pattern=r"^https?://[^\s\x1c-\x1f\x85\ufeff]{3,290}$", max_length=300)]
 Description = Annotated[str, StringConstraints(max_length=4000)]
 
 

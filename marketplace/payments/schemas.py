@@ -13,7 +13,7 @@ from marketplace.payments.models import ForfeitTo, PayableKind, PayableStatus, P
 
 Fen = Annotated[int, Field(ge=0, le=10**15)]
 PositiveFen = Annotated[int, Field(gt=0, le=10**15)]
-Rate = Annotated[str, StringConstraints(pattern=r"^\d{1,3}(\.\d{1,6})?$")]
+Rate = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}(\.[0-9]{1,6})?$")]  # ASCII digits in both regex dialects
 
 
 class BandInput(InputSchema):
