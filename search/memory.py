@@ -240,7 +240,7 @@ class Segment:
                 if not lexeme.startswith(token):
                     break
                 docs, strength = self.postings[lexeme]
-                _min_into(dense, docs, strength)
+                dense[docs] = np.minimum(dense[docs], strength)  # a lexeme's documents are distinct
         elif (posting := self.postings.get(token)) is not None:
             dense[posting[0]] = posting[1]
         if len(self._dense) > 256:
@@ -398,10 +398,6 @@ def _level_tables(tag: str) -> tuple[np.ndarray, np.ndarray]:
     head = [float(f"{factor * value:.4f}") for _, value in LEVELS] + [0.0, 0.0]
     body = [float(f"{factor * BODY_LEVEL:.4f}")] * 4 + [0.0]
     return np.asarray(head), np.asarray(body)
-
-
-def _min_into(dense: np.ndarray, docs: np.ndarray, strength: np.ndarray) -> None:
-    dense[docs] = np.minimum(dense[docs], strength)
 
 
 async def _read(conn: AsyncConnection, index: str, since: int) -> tuple[list[Any], list[Any]]:

@@ -813,17 +813,6 @@ class PostgresSearchBackend:
             params["mq"] = fallback
             row = (await self._run(sql, params)).one()
             aggregate_rows = _decode(row.aggregates)
-        highlighter = query_highlighter(prepared) if query.highlight and not prepared.is_empty else None
-        hits = []
-        for _doc_id, score, doc in _decode(row.hits) or []:
-            document = SearchDocument.from_json(doc)
-            hits.append(
-                SearchHit(
-                    document=document,
-                    score=float(score) if sort is SortOrder.relevance and not prepared.is_empty else None,
-                    highlights=document_highlights(document, highlighter) if highlighter else {},
-                )
-            )
         counts: dict[Facet, dict[str, int]] = {f: {} for f in query.facets}
         total, low, high = 0, None, None
         for which, value, n, lo, hi in aggregate_rows or []:
@@ -845,16 +834,9 @@ class PostgresSearchBackend:
         }
         if not query.facets:
             low = high = None
-        return SearchResult(
-            hits=tuple(hits),
-            total=int(total),
-            page=query.page,
-            per_page=query.per_page,
-            facets=facets,
-            price_stats=PriceStats(int(low), int(high)) if low is not None and high is not None else None,
-            terms=tuple(g.text for g in prepared.groups),
-            took_ms=(time.perf_counter() - started) * 1000,
-        )
+        ranked = sort is SortOrder.relevance and not prepared.is_empty
+        page = [(doc, float(score) if ranked else None) for _doc_id, score, doc in _decode(row.hits) or []]
+        return _result(query, prepared, page, int(total), facets, low, high, started)
 
     async def _snapshot(self, index: str) -> Snapshot | None:
         """The in-memory snapshot to answer from (brought up to date now in inline mode), or None (asking for one)."""
@@ -905,30 +887,10 @@ class PostgresSearchBackend:
                 memory.refresh_soon(index, self._engine())
             return None
         memory.answers += 1
-        highlighter = query_highlighter(prepared) if query.highlight and plan is not None else None
         scores = answer.scores if sort is SortOrder.relevance else None
-        hits = []
-        for i, doc in enumerate(docs):
-            document = SearchDocument.from_json(doc)
-            hits.append(
-                SearchHit(
-                    document=document,
-                    score=scores[i] if scores is not None else None,
-                    highlights=document_highlights(document, highlighter) if highlighter else {},
-                )
-            )
+        page = [(doc, scores[i] if scores is not None else None) for i, doc in enumerate(docs)]
         facets = {facet: tuple(values) for facet, values in answer.facets.items()}
-        low, high = answer.price
-        return SearchResult(
-            hits=tuple(hits),
-            total=answer.total,
-            page=query.page,
-            per_page=query.per_page,
-            facets=facets,
-            price_stats=PriceStats(low, high) if low is not None and high is not None else None,
-            terms=tuple(g.text for g in prepared.groups),
-            took_ms=(time.perf_counter() - started) * 1000,
-        )
+        return _result(query, prepared, page, answer.total, facets, *answer.price, started)
 
     async def relevance_sql(
         self,
@@ -1093,6 +1055,35 @@ _FACET_COLUMN: dict[Facet, str] = {
     Facet.state_funded: "d.state_funded",
     Facet.has_auction: "d.has_auction",
 }
+
+
+def _result(
+    query: SearchQuery,
+    prepared: PreparedQuery,
+    page: Sequence[tuple[Any, float | None]],
+    total: int,
+    facets: Mapping[Facet, tuple[FacetCount, ...]],
+    low: int | None,
+    high: int | None,
+    started: float,
+) -> SearchResult:
+    """A search's answer from its page (stored documents with their scores), counts and price range."""
+    highlighter = query_highlighter(prepared) if query.highlight and not prepared.is_empty else None
+    hits = []
+    for doc, score in page:
+        document = SearchDocument.from_json(doc)
+        highlights = document_highlights(document, highlighter) if highlighter else {}
+        hits.append(SearchHit(document=document, score=score, highlights=highlights))
+    return SearchResult(
+        hits=tuple(hits),
+        total=total,
+        page=query.page,
+        per_page=query.per_page,
+        facets=dict(facets),
+        price_stats=PriceStats(int(low), int(high)) if low is not None and high is not None else None,
+        terms=tuple(g.text for g in prepared.groups),
+        took_ms=(time.perf_counter() - started) * 1000,
+    )
 
 
 @functools.lru_cache(maxsize=4096)
