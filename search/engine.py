@@ -41,7 +41,7 @@ class SearchEngine:
                 min_documents=self.settings.search_memory_min_documents,
                 refresh_seconds=self.settings.search_memory_refresh_seconds,
             )
-            if self.settings.search_memory
+            if self.settings.search_memory and not self.settings.meilisearch_url
             else None
         )
         self._meili: SearchBackend | None = None
@@ -130,14 +130,14 @@ class SearchEngine:
 
     def warm(self, engine: AsyncEngine) -> None:
         """At server start: begin loading the in-memory copies of big indexes (PostgreSQL engine) in the background."""
-        if self.memory is not None and not self.settings.meilisearch_url:
+        if self.memory is not None:
             for index in INDEXES:
                 self.memory.refresh_soon(index, engine)
 
     def status(self) -> dict[str, Any]:
         """What /ready shows about search: the engine, and the index versions held in memory."""
         out: dict[str, Any] = {"engine": self.name}
-        if self.memory is not None and not self.settings.meilisearch_url:
+        if self.memory is not None:
             out["in_memory"] = self.memory.status()
         return out
 

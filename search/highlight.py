@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from search.model import SearchDocument
 from search.prepare import PreparedQuery
@@ -22,9 +23,21 @@ MARK_CLOSE = "</mark>"
 _CHUNK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+|\s+|[^\s]")
 _WORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
 """Characters of a Latin word in normalised (case-folded) text."""
+_REMEMBERED = 65_536  # entries each cache below keeps (emptied when full)
 _MARKED: dict[tuple[object, str, int | None], str | None] = {}
-_MARKED_MAX = 65_536
 _MISSING = object()
+
+
+def _remember(cache: dict[Any, Any], key: Any, compute: Callable[[], Any]) -> Any:
+    """cache[key], computed on first use; a full cache starts over. Keys and values are plain strings,
+    numbers and tuples of them, which the garbage collector stops tracking (an lru_cache's linked
+    entries are walked by every full collection)."""
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        if len(cache) >= _REMEMBERED:
+            cache.clear()
+        value = cache[key] = compute()
+    return value
 
 
 _Mapped = tuple[str, tuple[int, ...] | None, tuple[int, ...] | None]
@@ -33,21 +46,11 @@ same offset). A plain tuple of strings and numbers: the garbage collector stops 
 
 
 _MAPS: dict[str, _Mapped] = {}
-_MAPS_MAX = 65_536
 
 
 def _map(text: str) -> _Mapped:
-    """`_mapping(text)`, remembered for the texts of the last tens of thousands of hits.
-
-    Entries are plain tuples of strings and numbers, which the garbage collector stops tracking, so a
-    full cache costs collections nothing (an lru_cache's linked entries are walked by every one).
-    """
-    mapped = _MAPS.get(text)
-    if mapped is None:
-        if len(_MAPS) >= _MAPS_MAX:
-            _MAPS.clear()
-        mapped = _MAPS[text] = _mapping(text)
-    return mapped
+    """`_mapping(text)`, remembered for the texts of the last tens of thousands of hits."""
+    return _remember(_MAPS, text, lambda: _mapping(text))
 
 
 def _mapping(text: str) -> _Mapped:
@@ -142,13 +145,7 @@ class Highlighter:
         """
         if not text or not self.terms:
             return None
-        key = (self._key, text, max_chars)
-        marked = _MARKED.get(key, _MISSING)
-        if marked is _MISSING:
-            if len(_MARKED) >= _MARKED_MAX:
-                _MARKED.clear()
-            marked = _MARKED[key] = self._highlight(text, max_chars)
-        return marked  # type: ignore[return-value]
+        return _remember(_MARKED, (self._key, text, max_chars), lambda: self._highlight(text, max_chars))
 
     def _highlight(self, text: str, max_chars: int | None) -> str | None:
         spans = self.spans(text)
