@@ -47,7 +47,7 @@ def _price(low: int | None, high: int | None) -> dict[str, Any]:
 def _facets(result: SearchResult) -> dict[str, Any]:
     values: dict[str, Any] = dict.fromkeys(_FACET_NAMES)
     for facet, counts in result.facets.items():
-        values[facet.value] = [{"value": value, "count": count} for value, count in counts]
+        values[facet.value] = counts  # FacetCount structs encode as {"value", "count"}
     price = result.price_stats
     values["price"] = {"min_fen": price.min_fen, "max_fen": price.max_fen} if price else None
     return values
