@@ -835,7 +835,10 @@ class PostgresSearchBackend:
         if not query.facets:
             low = high = None
         ranked = sort is SortOrder.relevance and not prepared.is_empty
-        page = [(doc, float(score) if ranked else None) for _doc_id, score, doc in _decode(row.hits) or []]
+        page = [
+            (SearchDocument.from_json(doc), float(score) if ranked else None)
+            for _doc_id, score, doc in _decode(row.hits) or []
+        ]
         return _result(query, prepared, page, int(total), facets, low, high, started)
 
     async def _snapshot(self, index: str) -> Snapshot | None:
@@ -878,7 +881,7 @@ class PostgresSearchBackend:
         answer = snapshot.evaluate(plan, query, sort, enough=_ALL_WORDS_ENOUGH, limit=settings.max_facet_values)
         ids = answer.ids
         row = (await self._run(_PAGE_SQL, {"index": index, "ids": ids})).one()
-        docs = _decode(row.docs) or []
+        docs = _documents(row.docs)
         memory = self.memory
         assert memory is not None
         if row.version != snapshot.version or len(docs) != len(ids):
@@ -1060,7 +1063,7 @@ _FACET_COLUMN: dict[Facet, str] = {
 def _result(
     query: SearchQuery,
     prepared: PreparedQuery,
-    page: Sequence[tuple[Any, float | None]],
+    page: Sequence[tuple[SearchDocument, float | None]],
     total: int,
     facets: Mapping[Facet, tuple[FacetCount, ...]],
     low: int | None,
@@ -1070,8 +1073,7 @@ def _result(
     """A search's answer from its page (stored documents with their scores), counts and price range."""
     highlighter = query_highlighter(prepared) if query.highlight and not prepared.is_empty else None
     hits = []
-    for doc, score in page:
-        document = SearchDocument.from_json(doc)
+    for document, score in page:
         highlights = document_highlights(document, highlighter) if highlighter else {}
         hits.append(SearchHit(document=document, score=score, highlights=highlights))
     return SearchResult(
@@ -1095,6 +1097,20 @@ def _prepared(text: str, analyzer: Analyzer, prefix: bool, typo_min_one: int, ty
 
 def _decode(raw: str | None) -> Any:
     return msgspec.json.decode(raw) if raw is not None else None
+
+
+_DOCUMENTS = msgspec.json.Decoder(list[SearchDocument])
+
+
+def _documents(raw: str | None) -> list[SearchDocument]:
+    """Stored documents (a JSON array of `as_json` objects) decoded straight into their type; a document
+    stored by an older version with gaps `from_json` tolerates (nulls for text) is read by it."""
+    if raw is None:
+        return []
+    try:
+        return _DOCUMENTS.decode(raw)
+    except msgspec.ValidationError:
+        return [SearchDocument.from_json(doc) for doc in msgspec.json.decode(raw)]
 
 
 def _total(aggregates: list[Any] | None) -> int:

@@ -10,6 +10,7 @@ Then the background mode a server uses: nothing is answered from a copy older th
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -25,7 +26,7 @@ from search import memory as memory_module
 from search.evaluation import load_relevance_set
 from search.memory import MemoryIndexes
 from search.model import Facet, SearchDocument, SearchFilters, SearchQuery, SearchResult, SortOrder
-from search.postgres import PostgresSearchBackend, TermCache
+from search.postgres import PostgresSearchBackend, TermCache, _documents
 from search.settings import index_settings
 
 DATA = load_relevance_set(Path(__file__).parent / "relevance")
@@ -292,3 +293,15 @@ async def test_small_indexes_are_not_copied(committed: tuple[AsyncEngine, str]) 
         again = await backend.search(index, SearchQuery(text=""))
     assert result.total == again.total == 12
     assert memory.snapshot(index) is None and memory.answers == 0 and memory.loads == 0
+
+
+def test_stored_documents_are_decoded_straight_into_their_type_and_older_gaps_still_read() -> None:
+    """The page's stored documents are decoded by msgspec into SearchDocument; a document stored with nulls
+    where text is expected (as an older version could write) is read the tolerant way, not refused."""
+    doc = generated(random.Random(7), 1)[0]
+    stored = doc.as_json(with_description=False)
+    assert _documents(json.dumps([stored])) == [dataclasses.replace(doc, description="")]
+    older = {**stored, "title_en": None, "summary": None, "keywords": None}
+    (read,) = _documents(json.dumps([older]))
+    assert (read.summary, read.keywords, read.title) == ("", (), doc.title)
+    assert _documents(None) == []
