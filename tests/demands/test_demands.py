@@ -61,7 +61,7 @@ async def test_post_and_read(client: httpx.AsyncClient, owner: Actor, session: A
         ({"region_code": "990000"}, "/region_code"),
         ({"min_trl": 0}, "/min_trl"),
         ({"min_trl": 10}, "/min_trl"),
-        ({"deadline": date.today().isoformat()}, "/deadline"),
+        ({"deadline": today_at(utcnow()).isoformat()}, "/deadline"),  # today in China
         ({"deadline": "2020-01-01"}, "/deadline"),
         ({"trade_modes": ["gift"]}, "/trade_modes/0"),
         ({"title": "x"}, "/title"),

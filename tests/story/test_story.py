@@ -12,7 +12,7 @@ deposits by transfer and a last-minute extension; the losers' deposits are relea
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.accounts.models import OrganizationKind, Role
 from marketplace.deals.tasks import KINDS as DEAL_KINDS
+from marketplace.demands.service import today_at
 from marketplace.events.worker import Worker, WorkerConfig
 from marketplace.kit.time import utcnow
 from marketplace.matching.tasks import FAN_OUT_KIND, PROFILE_KIND
@@ -145,7 +146,7 @@ async def test_a_state_funded_result_from_search_to_completed_contract(
                 "trade_modes": ["transfer"],
                 "min_trl": 4,
                 "region_code": "420100",
-                "deadline": (date.today() + timedelta(days=60)).isoformat(),
+                "deadline": (today_at(utcnow()) + timedelta(days=60)).isoformat(),
             },
         ),
     )
@@ -301,7 +302,7 @@ async def test_a_state_funded_result_from_search_to_completed_contract(
     assert not [m for m in reconciliation["mismatches"] if deal["id"] in str(m) or marker in str(m)]
 
     # The city's reports and the registration export show it.
-    today = date.today().isoformat()
+    today = today_at(utcnow()).isoformat()  # reports count days in China (UTC+8), not the test machine's
     export = await api.parsed("reports.report_contract_registrations", platform, from_=today, to=today)
     mine = [c for c in export["items"] if c["deal_id"] == deal["id"]]
     assert len(mine) == 1 and mine[0]["amount_fen"] == 30_000_000
