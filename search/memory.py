@@ -94,6 +94,8 @@ class Multi:
     """The documents having each value."""
     order: np.ndarray
     """Each value's place in the sorted values (ties of facet counts go by value)."""
+    list_of: np.ndarray
+    """For each position of list_values, the list it belongs to."""
 
     @classmethod
     def build(cls, rows: Sequence[Sequence[str] | None]) -> Multi:
@@ -116,7 +118,8 @@ class Multi:
         ptr[1:] = np.cumsum([len(key) for key in lists])
         flat = np.asarray([lookup[item] for key in lists for item in key], dtype=np.int64)
         by_value = tuple(np.asarray(d, dtype=np.int32) for d in docs_of)
-        return cls(tuple(lookup), lookup, doc_list, ptr, flat, by_value, _value_order(tuple(lookup)))
+        list_of = np.repeat(np.arange(len(lists)), np.diff(ptr))
+        return cls(tuple(lookup), lookup, doc_list, ptr, flat, by_value, _value_order(tuple(lookup)), list_of)
 
     def having_any(self, wanted: Sequence[str], size: int) -> np.ndarray:
         """A mask of the documents with at least one of the values."""
@@ -130,12 +133,8 @@ class Multi:
     def counts(self, idx: np.ndarray) -> np.ndarray:
         """Per value, how many of the documents idx have it."""
         per_list = np.bincount(self.doc_list[idx], minlength=len(self.list_ptr) - 1)
-        used = np.flatnonzero(per_list)
-        lengths = self.list_ptr[used + 1] - self.list_ptr[used]
-        starts = np.repeat(self.list_ptr[used] - np.cumsum(lengths) + lengths, lengths)
-        positions = starts + np.arange(int(lengths.sum()))
-        weights = np.repeat(per_list[used], lengths)
-        return np.bincount(self.list_values[positions], weights=weights, minlength=len(self.values)).astype(np.int64)
+        weights = per_list[self.list_of]
+        return np.bincount(self.list_values, weights=weights, minlength=len(self.values)).astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,10 +251,19 @@ class Segment:
         """Documents where, for every (or any) group, some alternative is present."""
         out: np.ndarray | None = None
         for alts in groups:
-            here = np.zeros(self.size, dtype=bool)
-            for alt in alts:
-                here |= self.strength(alt) < ABSENT
-            out = here if out is None else (out & here if every else out | here)
+            if not alts:
+                here = np.zeros(self.size, dtype=bool)
+            else:  # the strongest alternative of each document, then one comparison
+                best = self.strength(alts[0]).copy() if len(alts) > 1 else self.strength(alts[0])
+                for alt in alts[1:]:
+                    np.minimum(best, self.strength(alt), out=best)
+                here = best < ABSENT
+            if out is None:
+                out = here
+            elif every:
+                out &= here
+            else:
+                out |= here
         return out if out is not None else np.zeros(self.size, dtype=bool)
 
     def phrase(self, compact: str, idx: np.ndarray) -> np.ndarray:
