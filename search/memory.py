@@ -352,18 +352,26 @@ class Segment:
         """The statement path's score of the documents idx, computed the same way (same values, same float8 sums)."""
         total: np.ndarray | None = None
         for group in plan.groups:
-            head = np.zeros(len(idx))
-            body = np.zeros(len(idx))
-            weakest = np.full(len(idx), ABSENT, dtype=np.int8)
+            # The best of a group's kinds of match. The level tables hold no negative score, so starting
+            # from the first kind's values gives what starting from zeros would (tests/search/test_memory.py).
+            head = body = weakest = None
             for tag, alts in group.kinds:
-                best = np.full(len(idx), ABSENT, dtype=np.int8)
-                for alt in alts:
-                    best = np.minimum(best, self.strength(alt)[idx])
+                if not alts:
+                    continue
+                best = self.strength(alts[0])[idx]  # a new array: updated in place below
+                for alt in alts[1:]:
+                    np.minimum(best, self.strength(alt)[idx], out=best)
                 head_table, body_table = _level_tables(tag)
-                head = np.maximum(head, head_table[best])
-                body = np.maximum(body, body_table[best])
-                weakest = np.minimum(weakest, best)
-            term = group.weight * np.where(weakest <= 2, head, body)
+                if head is None or body is None or weakest is None:
+                    head, body, weakest = head_table[best], body_table[best], best
+                else:
+                    np.maximum(head, head_table[best], out=head)
+                    np.maximum(body, body_table[best], out=body)
+                    np.minimum(weakest, best, out=weakest)
+            if head is None or body is None or weakest is None:
+                term = group.weight * np.zeros(len(idx))
+            else:
+                term = group.weight * np.where(weakest <= 2, head, body)
             total = term if total is None else total + term
         assert total is not None
         if plan.phrase:

@@ -27,6 +27,7 @@ from search.evaluation import load_relevance_set
 from search.memory import MemoryIndexes
 from search.model import Facet, SearchDocument, SearchFilters, SearchQuery, SearchResult, SortOrder
 from search.postgres import PostgresSearchBackend, TermCache, _documents
+from search.prepare import KIND_FACTORS
 from search.settings import index_settings
 
 DATA = load_relevance_set(Path(__file__).parent / "relevance")
@@ -305,3 +306,11 @@ def test_stored_documents_are_decoded_straight_into_their_type_and_older_gaps_st
     (read,) = _documents(json.dumps([older]))
     assert (read.summary, read.keywords, read.title) == ("", (), doc.title)
     assert _documents(None) == []
+
+
+def test_level_tables_hold_no_negative_score() -> None:
+    """Segment.score starts a group from its first kind's scores instead of zeros: equal only while no level
+    scores below zero."""
+    for tag in KIND_FACTORS:
+        head, body = memory_module._level_tables(tag)
+        assert (head >= 0).all() and (body >= 0).all() and head.max() > 0
