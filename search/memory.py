@@ -161,11 +161,11 @@ class Scalar:
         return np.bincount(self.codes[idx] + 1, minlength=len(self.values) + 1)[1:]
 
 
-def _top(values: tuple[str, ...], order: np.ndarray, counts: np.ndarray, limit: int) -> list[FacetCount]:
+def _top(values: tuple[str, ...], order: np.ndarray, counts: np.ndarray, limit: int) -> tuple[FacetCount, ...]:
     """The `limit` values with most documents, ties by value (`order`: each value's place in sorted order)."""
     nonzero = np.flatnonzero(counts)
     chosen = nonzero[np.lexsort((order[nonzero], -counts[nonzero]))[:limit]]
-    return [FacetCount(values[v], n) for v, n in zip(chosen.tolist(), counts[chosen].tolist(), strict=True)]
+    return tuple(FacetCount(values[v], n) for v, n in zip(chosen.tolist(), counts[chosen].tolist(), strict=True))
 
 
 def _value_order(values: tuple[str, ...]) -> np.ndarray:
@@ -200,13 +200,14 @@ class Segment:
     """Token -> (documents, strongest weight: 0 A .. 3 D)."""
     lexemes: list[str]
     titles: str
+    """Every title without spaces, joined by NUL (phrase bonus over many matches: one substring scan)."""
+    title_starts: np.ndarray
     title_list: list[str]
+    """The same titles one by one (phrase bonus over few matches)."""
     lowest: np.ndarray
     """price_min, or the largest int64 where there is none (the price range of matches in one min)."""
     highest: np.ndarray
     """price_max, or the smallest int64 where there is none."""
-    """Every title without spaces, joined by NUL (phrase bonus: one substring scan)."""
-    title_starts: np.ndarray
     loaded_seconds: float = 0.0
     _dense: dict[tuple[str, bool], np.ndarray] = field(default_factory=dict)
     _phrases: dict[str, np.ndarray] = field(default_factory=dict)
@@ -354,23 +355,23 @@ class Segment:
         for group in plan.groups:
             # The best of a group's kinds of match. The level tables hold no negative score, so starting
             # from the first kind's values gives what starting from zeros would (tests/search/test_memory.py).
-            head = body = weakest = None
+            levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # head, body, weakest strength
             for tag, alts in group.kinds:
-                if not alts:
-                    continue
                 best = self.strength(alts[0])[idx]  # a new array: updated in place below
                 for alt in alts[1:]:
                     np.minimum(best, self.strength(alt)[idx], out=best)
                 head_table, body_table = _level_tables(tag)
-                if head is None or body is None or weakest is None:
-                    head, body, weakest = head_table[best], body_table[best], best
+                if levels is None:
+                    levels = (head_table[best], body_table[best], best)
                 else:
+                    head, body, weakest = levels
                     np.maximum(head, head_table[best], out=head)
                     np.maximum(body, body_table[best], out=body)
                     np.minimum(weakest, best, out=weakest)
-            if head is None or body is None or weakest is None:
+            if levels is None:
                 term = group.weight * np.zeros(len(idx))
             else:
+                head, body, weakest = levels
                 term = group.weight * np.where(weakest <= 2, head, body)
             total = term if total is None else total + term
         assert total is not None
@@ -552,7 +553,7 @@ class Snapshot:
             order = np.lexsort((rank, first))[:k]
             picked = [(int(part[o]), int(position[o])) for o in order]
         page = picked[query.offset :]
-        facets: dict[Facet, list[FacetCount]] = {}
+        facets: dict[Facet, tuple[FacetCount, ...]] = {}
         for facet in query.facets:
             if len(parts) == 1:
                 column, counts = parts[0][0].facet_counts(facet, idxs[0])
@@ -565,7 +566,7 @@ class Snapshot:
                     name = column.values[v]
                     merged[name] = merged.get(name, 0) + int(counts[v])
             ranked = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:limit]
-            facets[facet] = [FacetCount(value, count) for value, count in ranked]
+            facets[facet] = tuple(FacetCount(value, count) for value, count in ranked)
         lows, highs = [], []
         if query.facets:
             for (segment, _), idx in zip(parts, idxs, strict=True):
@@ -588,7 +589,7 @@ class Answer:
     ids: list[str]
     scores: list[float] | None
     total: int
-    facets: dict[Facet, list[FacetCount]]
+    facets: dict[Facet, tuple[FacetCount, ...]]
     price: tuple[int | None, int | None]
 
 

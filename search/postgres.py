@@ -892,8 +892,7 @@ class PostgresSearchBackend:
         memory.answers += 1
         scores = answer.scores if sort is SortOrder.relevance else None
         page = [(doc, scores[i] if scores is not None else None) for i, doc in enumerate(docs)]
-        facets = {facet: tuple(values) for facet, values in answer.facets.items()}
-        return _result(query, prepared, page, answer.total, facets, *answer.price, started)
+        return _result(query, prepared, page, answer.total, answer.facets, *answer.price, started)
 
     async def relevance_sql(
         self,
