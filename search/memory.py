@@ -30,18 +30,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import numpy as np
 import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from search.model import Facet, FacetCount, SearchFilters, SearchQuery, SortOrder
+from search.model import Facet, FacetCount, SearchDocument, SearchFilters, SearchQuery, SortOrder
 from search.prepare import BODY_LEVEL, KIND_FACTORS, LEVELS, PHRASE_BONUS, Alternative
 
 if TYPE_CHECKING:
     from search.postgres import ScorePlan
 
-__all__ = ["Answer", "MemoryIndexes", "Segment", "Snapshot", "load_snapshot"]
+__all__ = [
+    "VERSION_CHANNEL",
+    "Answer",
+    "MemoryIndexes",
+    "Segment",
+    "Snapshot",
+    "VersionWatch",
+    "decode_documents",
+    "load_snapshot",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -53,9 +63,11 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _DOCS_SQL = text(
     """
-    SELECT doc_id, published_at, trl, price_min, price_max, field_codes, trade_modes, ip_types,
-           region_prefixes, province, holder_id, state_funded, has_auction, replace(title_norm, ' ', '') AS title
-    FROM search.documents WHERE index = :index AND version > :since ORDER BY doc_id
+    SELECT d.doc_id, d.published_at, d.trl, d.price_min, d.price_max, d.field_codes, d.trade_modes, d.ip_types,
+           d.region_prefixes, d.province, d.holder_id, d.state_funded, d.has_auction,
+           replace(d.title_norm, ' ', '') AS title, convert_to(CAST(s.doc AS text), 'UTF8') AS stored
+    FROM search.documents d LEFT JOIN search.stored s ON s.index = d.index AND s.doc_id = d.doc_id
+    WHERE d.index = :index AND d.version > :since ORDER BY d.doc_id
     """
 )
 # Each token with its documents (by position in doc_id order) and the strongest weight it has there,
@@ -204,6 +216,8 @@ class Segment:
     title_starts: np.ndarray
     title_list: list[str]
     """The same titles one by one (phrase bonus over few matches)."""
+    stored: list[bytes | None]
+    """Each document as stored for display (JSON, the page's hits are decoded from it; None: not stored)."""
     lowest: np.ndarray
     """price_min, or the largest int64 where there is none (the price range of matches in one min)."""
     highest: np.ndarray
@@ -573,8 +587,10 @@ class Snapshot:
                 low, high = segment.price_stats(idx)
                 lows += [low] if low is not None else []
                 highs += [high] if high is not None else []
+        positions = [(parts[i][0], int(idxs[i][p])) for i, p in page]
         return Answer(
-            ids=[parts[i][0].doc_ids[int(idxs[i][p])] for i, p in page],
+            ids=[segment.doc_ids[at] for segment, at in positions],
+            stored=[segment.stored[at] for segment, at in positions],
             scores=[float(scores[i][p]) for i, p in page] if plan is not None else None,  # type: ignore[index]
             total=sum(len(idx) for idx in idxs),
             facets=facets,
@@ -587,10 +603,32 @@ class Answer:
     """What a snapshot found: the page's ids (and scores), the total, facet counts and the price range."""
 
     ids: list[str]
+    stored: list[bytes | None]
+    """The page's documents as stored (None where a document has no stored copy)."""
     scores: list[float] | None
     total: int
     facets: dict[Facet, tuple[FacetCount, ...]]
     price: tuple[int | None, int | None]
+
+    def documents(self) -> list[SearchDocument] | None:
+        """The page's documents, decoded from the copy (None: one has no stored copy)."""
+        if any(raw is None for raw in self.stored):
+            return None
+        return decode_documents(b"[" + b",".join(self.stored) + b"]")  # type: ignore[arg-type]
+
+
+_DOCUMENTS = msgspec.json.Decoder(list[SearchDocument])
+
+
+def decode_documents(raw: bytes | str | None) -> list[SearchDocument]:
+    """Stored documents (a JSON array of `as_json` objects) decoded straight into their type; a document
+    stored by an older version with gaps `from_json` tolerates (nulls for text) is read by it."""
+    if raw is None:
+        return []
+    try:
+        return _DOCUMENTS.decode(raw)
+    except msgspec.ValidationError:
+        return [SearchDocument.from_json(doc) for doc in msgspec.json.decode(raw)]
 
 
 def _build(index: str, version: int, rows: Sequence[Any], postings_rows: Sequence[Any], started: float) -> Segment:
@@ -654,6 +692,7 @@ def _build(index: str, version: int, rows: Sequence[Any], postings_rows: Sequenc
         lexemes=sorted(postings),
         titles="\0".join(titles),
         title_list=titles,
+        stored=[r[14] for r in rows],
         lowest=np.where(has_min, price_min, _NO_LOW),
         highest=np.where(has_max, price_max, _NO_HIGH),
         title_starts=starts,
@@ -667,18 +706,124 @@ def _return_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+VERSION_CHANNEL = "search_index_version"
+"""Every write to an index announces its new version here (`<index> <version>`, delivered at commit)."""
+
+
+class VersionWatch:
+    """The committed version of every index, kept current by PostgreSQL's announcements (LISTEN).
+
+    A search answered from a snapshot must know that the snapshot is as new as the index; reading the
+    version costs a round trip per search (≈20 % of an answer's CPU here). Writers announce each new
+    version with NOTIFY, delivered to listeners when the write commits; this keeps the latest per
+    index. The versions are also read again every `poll_seconds` on the same connection, which catches
+    a dead connection (the read fails or times out) and anything missed. While the connection is not
+    up (starting, lost, reconnecting), `version` answers None and searches read the version themselves.
+    """
+
+    def __init__(self, *, poll_seconds: float = 1.0) -> None:
+        self.poll_seconds = poll_seconds
+        self._versions: dict[str, int] = {}
+        self._live = False
+        self._task: asyncio.Task[None] | None = None
+        self.connections = 0
+        """Connections the watch has opened (1 unless it lost one)."""
+        self.pid: int | None = None
+        """The server process of the watch's connection (None: not connected)."""
+
+    def version(self, index: str) -> int | None:
+        """The index's version as last committed (None: not known without asking the database)."""
+        return self._versions.get(index) if self._live else None
+
+    @property
+    def live(self) -> bool:
+        """Whether the watch is listening (its versions are current)."""
+        return self._live
+
+    def start(self, engine: AsyncEngine) -> None:
+        """Listen in the background (once; again after `aclose`)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._watch(engine))
+
+    def _raise_to(self, index: str, version: int) -> None:
+        if version > self._versions.get(index, -1):  # versions only grow; announcements may cross a read
+            self._versions[index] = version
+
+    def _announced(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        index, _, version = payload.rpartition(" ")
+        if index and version.isdigit():
+            self._raise_to(index, int(version))
+
+    async def _watch(self, engine: AsyncEngine) -> None:
+        delay = self.poll_seconds
+        while True:
+            opened = self.connections
+            try:
+                async with engine.connect() as conn:
+                    try:
+                        await self._listen(conn)
+                    finally:
+                        self._live = False
+                        await conn.invalidate()  # never back to the pool still listening
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # lost, refused, timed out: searches ask the database meanwhile
+                log.warning("search version watch lost its connection", error=f"{type(exc).__name__}: {exc}")
+            delay = self.poll_seconds if self.connections > opened else min(delay * 2, 30.0)
+            await asyncio.sleep(delay)
+
+    async def _listen(self, conn: AsyncConnection) -> None:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        lost = asyncio.Event()
+        raw.add_termination_listener(lambda _conn: lost.set())
+        await raw.add_listener(VERSION_CHANNEL, self._announced)
+        self.connections += 1
+        self.pid = raw.get_server_pid()
+        try:
+            while not lost.is_set():
+                # Listening first, then reading: a version committed in between is announced or read.
+                rows = await raw.fetch("SELECT name, version FROM search.indexes", timeout=5 * self.poll_seconds + 5)
+                self._versions = {name: max(int(version), self._versions.get(name, -1)) for name, version in rows}
+                self._live = True
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), self.poll_seconds)
+        finally:
+            self._live = False
+            self.pid = None
+            with contextlib.suppress(Exception):
+                await raw.remove_listener(VERSION_CHANNEL, self._announced)
+
+    async def aclose(self) -> None:
+        """Stop listening."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self._live = False
+
+
 class MemoryIndexes:
     """This process's snapshots, one per index, and their background refreshes."""
 
-    def __init__(self, *, min_documents: int = 20_000, refresh_seconds: float = 1.0, inline: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        min_documents: int = 20_000,
+        refresh_seconds: float = 1.0,
+        inline: bool = False,
+        watch_seconds: float = 1.0,
+    ) -> None:
         """Snapshots of indexes with at least min_documents, refreshed at most every refresh_seconds.
 
         inline: refresh through the searching session, before the search, whenever the index version
         changed (sees the session's own uncommitted writes: for tests; a server refreshes in the background).
+        watch_seconds: how often the version watch reads the versions again besides listening (VersionWatch).
         """
         self.min_documents = min_documents
         self.refresh_seconds = refresh_seconds
         self.inline = inline
+        self.versions = VersionWatch(poll_seconds=watch_seconds)
         self._snapshots: dict[str, Snapshot] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._not_before: dict[str, float] = {}
@@ -694,7 +839,13 @@ class MemoryIndexes:
         return self._snapshots.get(index)
 
     def refresh_soon(self, index: str, engine: AsyncEngine) -> None:
-        """Bring the snapshot up to date in the background, unless that is under way or was tried just now."""
+        """Bring the snapshot up to date in the background, unless that is under way or was tried just now.
+
+        Also starts watching the index versions (background mode only: inline snapshots are read with
+        the searching transaction).
+        """
+        if not self.inline:
+            self.versions.start(engine)
         running = self._tasks.get(index)
         if running is not None and not running.done():
             return
@@ -766,6 +917,10 @@ class MemoryIndexes:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    def announced(self, index: str) -> int | None:
+        """The index's committed version as announced to this process (None: not known without asking)."""
+        return None if self.inline else self.versions.version(index)
+
     def status(self) -> dict[str, int]:
         """The index version each snapshot holds."""
         return {name: snapshot.version for name, snapshot in self._snapshots.items()}
@@ -776,7 +931,8 @@ class MemoryIndexes:
         self._not_before.clear()
 
     async def aclose(self) -> None:
-        """Stop refreshes under way (at shutdown)."""
+        """Stop refreshes under way and the version watch (at shutdown)."""
+        await self.versions.aclose()
         tasks = [t for t in self._tasks.values() if not t.done()]
         for task in tasks:
             task.cancel()

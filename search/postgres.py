@@ -43,7 +43,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from search.highlight import document_highlights, query_highlighter
-from search.memory import MemoryIndexes, Snapshot
+from search.memory import VERSION_CHANNEL, MemoryIndexes, Snapshot
 from search.model import (
     BackendHealth,
     Facet,
@@ -89,6 +89,7 @@ _BODY_POSITION = 16383
 _COMMON_SHARE = 0.25  # words in more than this share of documents only rank, they do not match alone
 _COMMON_MIN_DOCS = 200
 _ALL_WORDS_ENOUGH = 10  # fewer documents with every word: search again with any word
+_WROTE_KEY = "search.wrote_index"  # in session.info: this session wrote to an index (reads its own version)
 _MAX_TYPO_CANDIDATES = 8
 
 
@@ -402,10 +403,14 @@ _STORE_SQL = text(
 )
 
 _TOUCH_SQL = text(
-    """
-    INSERT INTO search.indexes (name, digest, settings, applied_at, version)
-    VALUES (:index, '', '{}', now(), nextval('search.index_version'))
-    ON CONFLICT (name) DO UPDATE SET version = excluded.version
+    f"""
+    WITH touched AS (
+        INSERT INTO search.indexes (name, digest, settings, applied_at, version)
+        VALUES (:index, '', '{{}}', now(), nextval('search.index_version'))
+        ON CONFLICT (name) DO UPDATE SET version = excluded.version
+        RETURNING name, version
+    )
+    SELECT pg_notify('{VERSION_CHANNEL}', name || ' ' || version) FROM touched
     """
 )
 
@@ -414,14 +419,7 @@ _BEGIN_SQL = text(
     " set_config('work_mem', '32MB', true)"
 )
 
-_PAGE_SQL = text(
-    """
-    SELECT (SELECT version FROM search.indexes WHERE name = :index) AS version,
-           (SELECT CAST(json_agg(s.doc ORDER BY u.n) AS text)
-            FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS u(doc_id, n)
-            JOIN search.stored s ON s.index = :index AND s.doc_id = u.doc_id) AS docs
-    """
-)
+_VERSION_SQL = text("SELECT version FROM search.indexes WHERE name = :index")
 
 _TERMS_SQL = text(
     """
@@ -482,8 +480,19 @@ class PostgresSearchBackend:
         )
 
     async def _touch(self, index: str) -> None:
-        """Give the index a new version (first, before any document row is locked: one lock order)."""
+        """Give the index a new version (first, before any document row is locked: one lock order).
+
+        The version is announced to the servers' version watches when the transaction commits; the
+        session remembers that it wrote, so its own searches read the version it sees instead.
+        """
         await self._run(_TOUCH_SQL, {"index": index})
+        self.db.info[_WROTE_KEY] = True
+
+    def _announced(self, index: str) -> int | None:
+        """The index's committed version as announced to this process, unless this session wrote to the index."""
+        if self.memory is None or self.db.info.get(_WROTE_KEY):
+            return None
+        return self.memory.announced(index)
 
     def _row(self, index: str, doc: SearchDocument) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
         analysed = document_tokens(doc, self.analyzer)
@@ -618,8 +627,10 @@ class PostgresSearchBackend:
         when their documents become visible, and a rolled-back write never leaves a version behind
         that could come back with other contents.
         """
-        result = await self._run("SELECT version FROM search.indexes WHERE name = :index", {"index": index})
-        version = result.scalar_one_or_none()
+        announced = self._announced(index)
+        if announced is not None:
+            return announced
+        version = (await self._run(_VERSION_SQL, {"index": index})).scalar_one_or_none()
         return int(version) if version is not None else None
 
     async def _size(self, index: str) -> int:
@@ -863,12 +874,19 @@ class PostgresSearchBackend:
     ) -> SearchResult | None:
         """`search` answered from the in-memory copy, or None when there is none as new as the index.
 
-        Same matches, scores, order, counts and price range as the statement; only the page's documents
-        are read, with the index version: a different version means the copy is stale (a newer one is
-        loaded in the background) and the statement answers.
+        Same matches, scores, order, counts, price range and documents as the statement. The copy answers
+        only at the index's version (as announced to the process, else read): a different version means
+        it is stale (a newer one is loaded in the background) and the statement answers.
         """
         snapshot = await self._snapshot(index)
         if snapshot is None:
+            return None
+        memory = self.memory
+        assert memory is not None
+        if await self.version(index) != snapshot.version:
+            memory.stale += 1
+            if not memory.inline:
+                memory.refresh_soon(index, self._engine())
             return None
         sort = query.sort
         plan: ScorePlan | None = None
@@ -879,15 +897,8 @@ class PostgresSearchBackend:
             prepared = await self._expand(index, prepared, settings)
             plan = await self.plan(index, prepared)
         answer = snapshot.evaluate(plan, query, sort, enough=_ALL_WORDS_ENOUGH, limit=settings.max_facet_values)
-        ids = answer.ids
-        row = (await self._run(_PAGE_SQL, {"index": index, "ids": ids})).one()
-        docs = _documents(row.docs)
-        memory = self.memory
-        assert memory is not None
-        if row.version != snapshot.version or len(docs) != len(ids):
-            memory.stale += 1
-            if not memory.inline:
-                memory.refresh_soon(index, self._engine())
+        docs = answer.documents()
+        if docs is None:  # a document without a stored copy: the statement leaves it out of the page
             return None
         memory.answers += 1
         scores = answer.scores if sort is SortOrder.relevance else None
@@ -1096,20 +1107,6 @@ def _prepared(text: str, analyzer: Analyzer, prefix: bool, typo_min_one: int, ty
 
 def _decode(raw: str | None) -> Any:
     return msgspec.json.decode(raw) if raw is not None else None
-
-
-_DOCUMENTS = msgspec.json.Decoder(list[SearchDocument])
-
-
-def _documents(raw: str | None) -> list[SearchDocument]:
-    """Stored documents (a JSON array of `as_json` objects) decoded straight into their type; a document
-    stored by an older version with gaps `from_json` tolerates (nulls for text) is read by it."""
-    if raw is None:
-        return []
-    try:
-        return _DOCUMENTS.decode(raw)
-    except msgspec.ValidationError:
-        return [SearchDocument.from_json(doc) for doc in msgspec.json.decode(raw)]
 
 
 def _total(aggregates: list[Any] | None) -> int:

@@ -9,11 +9,12 @@ Then the background mode a server uses: nothing is answered from a copy older th
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from marketplace.config import to_asyncpg_url
 from search import memory as memory_module
 from search.evaluation import load_relevance_set
-from search.memory import MemoryIndexes
+from search.memory import MemoryIndexes, decode_documents
 from search.model import Facet, SearchDocument, SearchFilters, SearchQuery, SearchResult, SortOrder
-from search.postgres import PostgresSearchBackend, TermCache, _documents
+from search.postgres import PostgresSearchBackend, TermCache
 from search.prepare import KIND_FACTORS
 from search.settings import index_settings
 
@@ -270,6 +271,8 @@ async def test_a_server_never_answers_from_a_copy_older_than_the_index(committed
     async with AsyncSession(engine) as session:  # a write: the copy is now older than the index
         await backend(session).delete(index, [docs[0].id])
         await session.commit()
+        written = await backend(session).version(index)  # read: this session wrote
+    await announced(memory, index, written)
     async with AsyncSession(engine) as session:
         stale = await backend(session).search(index, query)
     assert memory.answers == 1 and memory.stale == 1  # the statement answered
@@ -279,6 +282,101 @@ async def test_a_server_never_answers_from_a_copy_older_than_the_index(committed
     async with AsyncSession(engine) as session:
         fresh = await backend(session).search(index, query)
     assert memory.answers == 2 and comparable(fresh) == comparable(stale)
+    await memory.aclose()
+
+
+async def announced(memory: MemoryIndexes, index: str, version: int | None, seconds: float = 10.0) -> None:
+    """Wait until the process knows `version` (announced), or knows it must ask (the watch is not listening)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (now := memory.announced(index)) is not None and now != version:
+        assert asyncio.get_running_loop().time() < deadline, f"version {version} not announced (still {now})"
+        await asyncio.sleep(0.01)
+
+
+async def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+async def test_writes_announce_the_new_version_at_commit(committed: tuple[AsyncEngine, str]) -> None:
+    """A server learns a new index version from PostgreSQL's announcement, not from a read per search:
+    the watch re-reads only every 60 s here, so the version it knows within seconds came by NOTIFY.
+    Until the write commits, nothing is announced; a rolled-back write announces nothing."""
+    engine, index = committed
+    memory = MemoryIndexes(min_documents=10, refresh_seconds=0.001, watch_seconds=60)
+    docs = generated(random.Random(5), 20)
+    setup = PostgresSearchBackend
+    async with AsyncSession(engine) as session:
+        await setup(session, settings={index: index_settings(index)}).upsert(index, docs)
+        await session.commit()
+    memory.versions.start(engine)
+    try:
+        await wait_until(lambda: memory.versions.live)
+        async with AsyncSession(engine) as session:
+            first = await setup(session).version(index)
+        assert memory.announced(index) == first is not None
+        async with AsyncSession(engine) as session:
+            writer = setup(session, settings={index: index_settings(index)}, memory=memory)
+            await writer.delete(index, [docs[0].id])
+            second = await writer.version(index)  # the writing session reads its own version, not the announced one
+            assert second is not None and second > first
+            await asyncio.sleep(0.2)
+            assert memory.announced(index) == first  # not committed yet
+            await session.rollback()
+        await asyncio.sleep(0.2)
+        assert memory.announced(index) == first  # rolled back: nothing announced
+        async with AsyncSession(engine) as session:
+            await setup(session).delete(index, [docs[1].id])
+            await session.commit()
+            third = await setup(session).version(index)
+        await wait_until(lambda: memory.announced(index) == third, seconds=5)
+        assert memory.versions.connections == 1
+    finally:
+        await memory.aclose()
+    assert memory.announced(index) is None  # stopped: searches ask the database
+
+
+async def test_a_lost_version_watch_falls_back_to_reading_and_reconnects(committed: tuple[AsyncEngine, str]) -> None:
+    """The watch's connection is killed: searches keep answering right (the version is read meanwhile) and
+    the watch reconnects and knows the current version again."""
+    engine, index = committed
+    memory = MemoryIndexes(min_documents=10, refresh_seconds=0.001, watch_seconds=0.05)
+    docs = generated(random.Random(6), 30)
+
+    def backend(session: AsyncSession) -> PostgresSearchBackend:
+        return PostgresSearchBackend(session, settings={index: index_settings(index)}, memory=memory)
+
+    async with AsyncSession(engine) as session:
+        await backend(session).upsert(index, docs)
+        await session.commit()
+    query = SearchQuery(text="", per_page=100)
+    try:
+        async with AsyncSession(engine) as session:
+            await backend(session).search(index, query)  # starts the load and the watch
+        await memory.wait()
+        await wait_until(lambda: memory.versions.live)
+        async with engine.connect() as conn:
+            killed = await conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": memory.versions.pid})
+        assert killed is True
+        async with AsyncSession(engine) as session:  # a write while the watch may be down
+            await backend(session).delete(index, [docs[0].id])
+            await session.commit()
+        async with AsyncSession(engine) as session:
+            answer = await backend(session).search(index, query)
+        assert answer.total == 29 and docs[0].id not in {h.id for h in answer.hits}
+        await wait_until(lambda: memory.versions.connections == 2 and memory.versions.live)
+        async with AsyncSession(engine) as session:
+            current = await PostgresSearchBackend(session).version(index)
+        await announced(memory, index, current)
+        assert memory.announced(index) == current
+        await memory.wait()
+        async with AsyncSession(engine) as session:
+            again = await backend(session).search(index, query)
+        assert again.total == 29 and comparable(again) == comparable(answer)
+    finally:
+        await memory.aclose()
 
 
 async def test_small_indexes_are_not_copied(committed: tuple[AsyncEngine, str]) -> None:
@@ -301,11 +399,11 @@ def test_stored_documents_are_decoded_straight_into_their_type_and_older_gaps_st
     where text is expected (as an older version could write) is read the tolerant way, not refused."""
     doc = generated(random.Random(7), 1)[0]
     stored = doc.as_json(with_description=False)
-    assert _documents(json.dumps([stored])) == [dataclasses.replace(doc, description="")]
+    assert decode_documents(json.dumps([stored])) == [dataclasses.replace(doc, description="")]
     older = {**stored, "title_en": None, "summary": None, "keywords": None}
-    (read,) = _documents(json.dumps([older]))
+    (read,) = decode_documents(json.dumps([older]))
     assert (read.summary, read.keywords, read.title) == ("", (), doc.title)
-    assert _documents(None) == []
+    assert decode_documents(None) == []
 
 
 def test_level_tables_hold_no_negative_score() -> None:
