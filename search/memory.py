@@ -447,13 +447,17 @@ async def load_snapshot(conn: AsyncConnection, index: str, previous: Snapshot | 
     repeatable-read transaction (or in the transaction that wrote the index).
     """
     started = time.perf_counter()
-    version = (
-        await conn.execute(text("SELECT version FROM search.indexes WHERE name = :index"), {"index": index})
-    ).scalar_one_or_none()
-    if version is None:
+    meta = (
+        await conn.execute(
+            text("SELECT version, stats_at, documents FROM search.indexes WHERE name = :index"), {"index": index}
+        )
+    ).one_or_none()
+    if meta is None or meta.version is None:
         return None
+    version = meta.version
     if previous is not None and previous.version == version:
         return previous
+    statistics = Statistics(meta.stats_at, meta.documents, {})
     if previous is not None:
         base = previous.base
         changed = (
@@ -470,10 +474,52 @@ async def load_snapshot(conn: AsyncConnection, index: str, previous: Snapshot | 
             ).scalars()
             ordered = list(ids)
             rows, postings = await _read(conn, index, base.version)
-            return await asyncio.to_thread(_with_delta, base, int(version), ordered, rows, postings, started)
+            statistics.df = await _frequencies(conn, index, previous.statistics, statistics, postings)
+            snapshot = await asyncio.to_thread(_with_delta, base, int(version), ordered, rows, postings, started)
+            snapshot.statistics = statistics
+            return snapshot
     rows, postings = await _read(conn, index, -1)
+    statistics.df = await _frequencies(conn, index, None, statistics, postings)
     base = await asyncio.to_thread(_build, index, int(version), rows, postings, started)
-    return Snapshot(index=index, version=int(version), base=base, loaded_seconds=base.loaded_seconds)
+    return Snapshot(
+        index=index, version=int(version), base=base, statistics=statistics, loaded_seconds=base.loaded_seconds
+    )
+
+
+@dataclass(slots=True)
+class Statistics:
+    """What the statement path ranks with, as of the snapshot's version: the vocabulary's document
+    frequencies (search.terms) and the document count of the last statistics run."""
+
+    stats_at: dt.datetime | None
+    documents: int | None
+    df: dict[str, int]
+
+
+_TERMS_SQL = text("SELECT term, df FROM search.terms WHERE index = :index")
+_SOME_TERMS_SQL = text("SELECT term, df FROM search.terms WHERE index = :index AND term = ANY(CAST(:terms AS text[]))")
+_TERM_COUNT_SQL = text("SELECT count(*) FROM search.terms WHERE index = :index")
+
+
+async def _frequencies(
+    conn: AsyncConnection, index: str, previous: Statistics | None, now: Statistics, postings: Sequence[Any]
+) -> dict[str, int]:
+    """The vocabulary's frequencies now, from the previous snapshot's when that is cheaper.
+
+    Between statistics runs (same stats_at) the vocabulary only gains words, each with frequency 1
+    (search/postgres.py), and only words of the documents written: the previous frequencies plus the
+    written documents' new words, when that adds up to the vocabulary's size; otherwise (a word of a
+    document rewritten again or deleted since) the whole vocabulary is read.
+    """
+    if previous is not None and previous.stats_at == now.stats_at:
+        new = sorted({lexeme for lexeme, _ in postings if lexeme not in previous.df})
+        found: dict[str, int] = (
+            dict((await conn.execute(_SOME_TERMS_SQL, {"index": index, "terms": new})).all()) if new else {}
+        )
+        merged = {**previous.df, **found}
+        if (await conn.execute(_TERM_COUNT_SQL, {"index": index})).scalar_one() == len(merged):
+            return merged
+    return dict((await conn.execute(_TERMS_SQL, {"index": index})).all())
 
 
 def _with_delta(
@@ -512,6 +558,18 @@ class Snapshot:
     """Which base documents are still current (None: all)."""
     delta: Segment | None = None
     loaded_seconds: float = 0.0
+    statistics: Statistics = field(default_factory=lambda: Statistics(None, None, {}))
+
+    def frequencies(self, tokens: set[str]) -> dict[str, int]:
+        """Document frequencies of the tokens as the statement path reads them (0: not in the vocabulary)."""
+        df = self.statistics.df
+        return {token: df.get(token, 0) for token in tokens}
+
+    @property
+    def statistics_size(self) -> int:
+        """The document count words are weighed against: the last statistics run's, else the documents held."""
+        recorded = self.statistics.documents
+        return int(recorded) if recorded is not None else self.size
 
     @property
     def size(self) -> int:

@@ -183,6 +183,12 @@ class TermCache:
         """Remember a document count."""
         self._sizes[index] = (time.monotonic(), size)
 
+    def forget_after_write(self, index: str) -> None:
+        """After a write: words remembered as absent (frequency 0) may be in the vocabulary now, and a
+        size that was counted (no statistics yet) has changed."""
+        self._df = {k: v for k, v in self._df.items() if k[0] != index or v[1] != 0}
+        self._sizes.pop(index, None)
+
     def forget(self, index: str | None = None) -> None:
         """Drop what is cached (for one index, or all)."""
         if index is None:
@@ -559,6 +565,7 @@ class PostgresSearchBackend:
             await self._run(_UPSERT_SQL, batch.rows)
             await self._run(_STORE_SQL, batch.stored)
             await self._run(_TERMS_SQL, {"index": batch.index, "terms": batch.vocabulary})
+            self.cache.forget_after_write(batch.index)
 
     async def upsert(self, index: str, documents: Sequence[SearchDocument]) -> None:
         """Analyse and write documents."""
@@ -576,12 +583,19 @@ class PostgresSearchBackend:
             await self._run(
                 "DELETE FROM search.stored WHERE index = :index AND doc_id = ANY(CAST(:ids AS text[]))", params
             )
+            self.cache.forget_after_write(index)
 
     async def clear(self, index: str) -> None:
         """Remove every document and the vocabulary of the index."""
         await self._touch(index)
         for table in ("documents", "stored", "terms"):
             await self._run(f"DELETE FROM search.{table} WHERE index = :index", {"index": index})
+        # Statistics are exact again (there are none); a new stats_at tells in-memory copies that the
+        # vocabulary changed other than by new words (search/memory.py reads it whole then).
+        await self._run(
+            "UPDATE search.indexes SET stats_at = clock_timestamp(), documents = 0 WHERE name = :index",
+            {"index": index},
+        )
         self.cache.forget(index)
 
     async def refresh_statistics(self, index: str) -> None:
@@ -606,7 +620,8 @@ class PostgresSearchBackend:
         await self._run(
             """
             INSERT INTO search.indexes (name, digest, settings, applied_at, stats_at, documents)
-            VALUES (:index, '', '{}', now(), now(), (SELECT count(*) FROM search.documents WHERE index = :index))
+            VALUES (:index, '', '{}', now(), clock_timestamp(),
+                    (SELECT count(*) FROM search.documents WHERE index = :index))
             ON CONFLICT (name) DO UPDATE SET stats_at = excluded.stats_at, documents = excluded.documents
             """,
             {"index": index},
@@ -704,7 +719,9 @@ class PostgresSearchBackend:
             else:
                 out[word] = tuple(t for t, _ in cached)
         if missing:
-            await self._run("SELECT set_config('pg_trgm.similarity_threshold', '0.15', true)")
+            # For the session, not the transaction: servers read in autocommit mode, where a transaction-local
+            # setting would end with its own statement (only search uses pg_trgm's operators).
+            await self._run("SELECT set_config('pg_trgm.similarity_threshold', '0.15', false)")
             result = await self._run(
                 """
                 SELECT q.word, c.term, c.df FROM unnest(CAST(:words AS text[])) AS q(word)
@@ -895,7 +912,7 @@ class PostgresSearchBackend:
                 sort = SortOrder.newest
         else:
             prepared = await self._expand(index, prepared, settings)
-            plan = await self.plan(index, prepared)
+            plan = await self.plan(index, prepared, snapshot)
         answer = snapshot.evaluate(plan, query, sort, enough=_ALL_WORDS_ENOUGH, limit=settings.max_facet_values)
         docs = answer.documents()
         if docs is None:  # a document without a stored copy: the statement leaves it out of the page
@@ -941,16 +958,21 @@ class PostgresSearchBackend:
             size=await self._size(index),
         )
 
-    async def plan(self, index: str, prepared: PreparedQuery) -> ScorePlan:
+    async def plan(self, index: str, prepared: PreparedQuery, snapshot: Snapshot | None = None) -> ScorePlan:
         """How a (non-empty, typo-expanded) query matches and ranks: word weights and which words must be present.
 
         Each word weighs by its rarity (document frequencies as of the last statistics run); words in
-        more than a quarter of the documents only rank, they do not have to be present.
+        more than a quarter of the documents only rank, they do not have to be present. A snapshot of
+        the index gives the frequencies and the size it was taken with (no round trip).
         """
         strong_tokens = {t for g in prepared.groups for a in g.alternatives if a.strong for t in a.tokens}
         partial_tokens = {t for g in prepared.groups for a in g.alternatives if a.partial for t in a.tokens}
-        frequencies = await self._frequencies(index, strong_tokens | partial_tokens)
-        size = max(await self._size(index), 1)
+        if snapshot is not None:
+            frequencies = snapshot.frequencies(strong_tokens | partial_tokens)
+            size = max(snapshot.statistics_size, 1)
+        else:
+            frequencies = await self._frequencies(index, strong_tokens | partial_tokens)
+            size = max(await self._size(index), 1)
 
         def is_common(df: int) -> bool:
             return size >= _COMMON_MIN_DOCS and df > _COMMON_SHARE * size

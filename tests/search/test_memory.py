@@ -228,6 +228,35 @@ async def test_snapshots_updated_from_what_changed_answer_as_the_statement(conne
     assert checked == 270
 
 
+async def test_a_copy_ranks_with_the_vocabulary_the_statement_reads(connection: AsyncConnection) -> None:
+    """The copy keeps the vocabulary's frequencies (no round trip per search). A word written and then
+    rewritten away since the copy was taken stays in the vocabulary (frequency 1, as the statement reads
+    it) though no document has it: the copy then reads the vocabulary whole, and ranks as the statement."""
+    pair = Pair(connection, "vocabulary")
+    await pair.statement.apply_settings(index_settings("vocabulary"))
+    docs = generated(random.Random(21), 40)
+    await pair.statement.upsert("vocabulary", docs)
+    await pair.statement.refresh_statistics("vocabulary")
+    await pair.check(SearchQuery(text="激光 perovskite"))  # the copy, with statistics
+    passing = dataclasses.replace(docs[0], title="zanzibarite " + docs[0].title)
+    await pair.statement.upsert("vocabulary", [passing])
+    await pair.statement.upsert("vocabulary", [docs[0]])  # the word is gone from every document again
+    fresh = dataclasses.replace(generated(random.Random(22), 1)[0], title="quokkaline 激光")
+    await pair.statement.upsert("vocabulary", [fresh])
+    for text_ in ("zanzibarite 激光", "quokkaline 激光", "zanzibarite quokkaline", "激光 perovskite"):
+        await pair.check(SearchQuery(text=text_, facets=ALL_FACETS))
+    snapshot = pair.memory.snapshot("vocabulary")
+    assert snapshot is not None and snapshot.delta is not None
+    assert snapshot.frequencies({"zanzibarite", "quokkaline", "nowhere"}) == {
+        "zanzibarite": 1,
+        "quokkaline": 1,
+        "nowhere": 0,
+    }
+    await pair.statement.refresh_statistics("vocabulary")  # recounted: the orphan word leaves the vocabulary
+    await pair.check(SearchQuery(text="zanzibarite 激光"))
+    assert pair.memory.snapshot("vocabulary").frequencies({"zanzibarite"}) == {"zanzibarite": 0}  # type: ignore[union-attr]
+
+
 # -- the background mode a server runs -----------------------------------------------------------
 
 
@@ -377,6 +406,24 @@ async def test_a_lost_version_watch_falls_back_to_reading_and_reconnects(committ
         assert again.total == 29 and comparable(again) == comparable(answer)
     finally:
         await memory.aclose()
+
+
+async def test_typo_lookups_keep_their_threshold_in_autocommit_reads(committed: tuple[AsyncEngine, str]) -> None:
+    """Servers read in autocommit mode (GET requests), where a transaction-local setting ends with its own
+    statement. "snesor" is one transposition from "sensor" but shares few trigrams with it (similarity 0.27,
+    under pg_trgm's default threshold of 0.3): it is corrected only if the lookup's threshold (0.15) holds."""
+    engine, index = committed
+    doc = dataclasses.replace(generated(random.Random(8), 1)[0], title="柔性压力sensor阵列", title_en="")
+    async with AsyncSession(engine) as session:
+        await PostgresSearchBackend(session, settings={index: index_settings(index)}).upsert(index, [doc])
+        await session.commit()
+    async with engine.connect() as plain:
+        conn = await plain.execution_options(isolation_level="AUTOCOMMIT")
+        for _ in range(2):  # a fresh connection, then one a lookup has used before
+            backend = PostgresSearchBackend(conn, settings={index: index_settings(index)}, cache=TermCache())
+            found = await backend.search(index, SearchQuery(text="snesor"))
+            assert [h.id for h in found.hits] == [doc.id]
+            assert "<mark>sensor</mark>" in found.hits[0].highlights["title"]
 
 
 async def test_small_indexes_are_not_copied(committed: tuple[AsyncEngine, str]) -> None:
