@@ -4,12 +4,13 @@ The PostgreSQL engine answers every search with one statement that matches, scor
 every facet over all matching rows. Broad queries match tens of thousands of rows, and on two cores
 that statement is what keeps the engine far from its latency target. This module keeps, per index,
 a snapshot of what that statement reads (each token's documents with the strongest field it occurs
-in, the filter and facet columns, the titles) and evaluates the same plan (`ScorePlan`) with array
-operations: the same matches, the same scores to the last bit, the same order, the same counts. Only
-the page's stored documents are then read from PostgreSQL, in one statement that also returns the
-index version: an answer is used only when that version is the snapshot's, so it is never staler
-than the index (otherwise the statement path answers, and the snapshot is brought up to date in the
-background from the rows written since it was taken, at most once per `refresh_seconds`).
+in, the filter and facet columns, the titles, the vocabulary's frequencies, each document as stored)
+and evaluates the same plan (`ScorePlan`) with array operations: the same matches, the same scores
+to the last bit, the same order, the same counts, the same documents. An answer is used only when
+the index version is the snapshot's: as announced to the process (`VersionWatch`: writers NOTIFY
+the new version at commit), else read per search. Otherwise the statement path answers, and the
+snapshot is brought up to date in the background from the rows written since it was taken, at most
+once per `refresh_seconds`.
 
 Snapshots are built only for indexes with at least `min_documents` documents: small indexes are fast
 enough in PostgreSQL, and they change often in tests.
@@ -885,6 +886,9 @@ class MemoryIndexes:
         self._snapshots: dict[str, Snapshot] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._not_before: dict[str, float] = {}
+        self._retries: dict[str, asyncio.TimerHandle] = {}
+        self.retry_seconds = 5.0
+        """After a failed load, the next try comes this long after (searches need not ask for it)."""
         self.loads = 0
         """Snapshots taken (whole or from the previous one plus what changed)."""
         self.answers = 0
@@ -919,11 +923,18 @@ class MemoryIndexes:
             async with engine.connect() as plain:
                 conn = await plain.execution_options(isolation_level="REPEATABLE READ")
                 async with conn.begin():
+                    # A background read of the whole index: not bound by the requests' statement timeout.
+                    await conn.execute(text("SELECT set_config('statement_timeout', :limit, true)"), {"limit": "600s"})
                     snapshot = await self.update(conn, index)
             if snapshot is None:
                 self._snapshots.pop(index, None)
         except Exception as exc:  # a lost connection or a missing schema: the statement path keeps answering
             log.warning("search snapshot not loaded", index=index, error=f"{type(exc).__name__}: {exc}")
+            # Try again later even if no search asks for it (a server that failed at start-up).
+            loop = asyncio.get_running_loop()
+            self._retries[index] = loop.call_later(
+                max(self.refresh_seconds, self.retry_seconds), self.refresh_soon, index, engine
+            )
 
     async def update(self, conn: AsyncConnection, index: str) -> Snapshot | None:
         """The index's snapshot as of conn's view of the database (None: too small, or no index)."""
@@ -989,7 +1000,10 @@ class MemoryIndexes:
         self._not_before.clear()
 
     async def aclose(self) -> None:
-        """Stop refreshes under way and the version watch (at shutdown)."""
+        """Stop refreshes under way and planned, and the version watch (at shutdown)."""
+        for retry in self._retries.values():
+            retry.cancel()
+        self._retries.clear()
         await self.versions.aclose()
         tasks = [t for t in self._tasks.values() if not t.done()]
         for task in tasks:

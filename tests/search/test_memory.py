@@ -426,6 +426,37 @@ async def test_typo_lookups_keep_their_threshold_in_autocommit_reads(committed: 
             assert "<mark>sensor</mark>" in found.hits[0].highlights["title"]
 
 
+async def test_a_failed_load_is_tried_again_without_a_search_asking(
+    committed: tuple[AsyncEngine, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load that fails (here a statement timeout, as two processes loading a bloated index at once hit)
+    is retried on its own: a server that failed at start-up still gets its copy."""
+    engine, index = committed
+    async with AsyncSession(engine) as session:
+        await PostgresSearchBackend(session, settings={index: index_settings(index)}).upsert(
+            index, generated(random.Random(4), 12)
+        )
+        await session.commit()
+    real = memory_module.load_snapshot
+    failures = []
+
+    async def failing_once(conn: AsyncConnection, name: str, previous: object = None) -> object:
+        if not failures:
+            failures.append(name)
+            raise TimeoutError("canceling statement due to statement timeout")
+        return await real(conn, name, previous)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(memory_module, "load_snapshot", failing_once)
+    memory = MemoryIndexes(min_documents=10, refresh_seconds=0.01)
+    memory.retry_seconds = 0.05
+    try:
+        memory.refresh_soon(index, engine)
+        await wait_until(lambda: memory.snapshot(index) is not None)
+        assert failures == [index] and memory.loads == 1
+    finally:
+        await memory.aclose()
+
+
 async def test_small_indexes_are_not_copied(committed: tuple[AsyncEngine, str]) -> None:
     engine, index = committed
     memory = MemoryIndexes(min_documents=100, refresh_seconds=0.01)
