@@ -784,6 +784,7 @@ class VersionWatch:
         self.poll_seconds = poll_seconds
         self._versions: dict[str, int] = {}
         self._live = False
+        self._read_at = 0.0
         self._task: asyncio.Task[None] | None = None
         self.connections = 0
         """Connections the watch has opened (1 unless it lost one)."""
@@ -791,8 +792,14 @@ class VersionWatch:
         """The server process of the watch's connection (None: not connected)."""
 
     def version(self, index: str) -> int | None:
-        """The index's version as last committed (None: not known without asking the database)."""
-        return self._versions.get(index) if self._live else None
+        """The index's version as last committed (None: not known without asking the database).
+
+        Known only while listening and the last read is recent: a connection that died without a
+        word (no announcements, reads hanging) stops counting after three poll intervals.
+        """
+        if not self._live or time.monotonic() - self._read_at > 3 * self.poll_seconds:
+            return None
+        return self._versions.get(index)
 
     @property
     def live(self) -> bool:
@@ -842,8 +849,9 @@ class VersionWatch:
         try:
             while not lost.is_set():
                 # Listening first, then reading: a version committed in between is announced or read.
-                rows = await raw.fetch("SELECT name, version FROM search.indexes", timeout=5 * self.poll_seconds + 5)
+                rows = await raw.fetch("SELECT name, version FROM search.indexes", timeout=2 * self.poll_seconds + 1)
                 self._versions = {name: max(int(version), self._versions.get(name, -1)) for name, version in rows}
+                self._read_at = time.monotonic()
                 self._live = True
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), self.poll_seconds)

@@ -89,6 +89,7 @@ _BODY_POSITION = 16383
 _COMMON_SHARE = 0.25  # words in more than this share of documents only rank, they do not match alone
 _COMMON_MIN_DOCS = 200
 _ALL_WORDS_ENOUGH = 10  # fewer documents with every word: search again with any word
+_TRIGRAM_KEY = "search.trigram_threshold"  # in a pooled connection's info: the threshold is set for it
 _WROTE_KEY = "search.wrote_index"  # in session.info: this session wrote to an index (reads its own version)
 _MAX_TYPO_CANDIDATES = 8
 
@@ -708,6 +709,23 @@ class PostgresSearchBackend:
             known.update(fetched)
         return known
 
+    async def _trigram_threshold(self) -> None:
+        """Set pg_trgm's similarity threshold for the typo lookup (its `%` operator reads it).
+
+        For the database session, not the transaction: servers read in autocommit mode, where a
+        transaction-local setting ends with its own statement (only search uses pg_trgm's operators).
+        In autocommit mode the setting stays with the pooled connection, which remembers it (one
+        round trip less per lookup); in a transaction a rollback would undo it, so it is set each time.
+        """
+        conn = self.db if isinstance(self.db, AsyncConnection) else await self.db.connection()
+        sync = conn.sync_connection
+        autocommit = sync is not None and sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        if autocommit and conn.info.get(_TRIGRAM_KEY):
+            return
+        await self._run("SELECT set_config('pg_trgm.similarity_threshold', '0.15', false)")
+        if autocommit:
+            conn.info[_TRIGRAM_KEY] = True
+
     async def _typos(self, index: str, words: set[str], settings: IndexSettings) -> dict[str, tuple[str, ...]]:
         """Indexed words within each word's typo budget (never the word itself)."""
         out: dict[str, tuple[str, ...]] = {}
@@ -719,9 +737,7 @@ class PostgresSearchBackend:
             else:
                 out[word] = tuple(t for t, _ in cached)
         if missing:
-            # For the session, not the transaction: servers read in autocommit mode, where a transaction-local
-            # setting would end with its own statement (only search uses pg_trgm's operators).
-            await self._run("SELECT set_config('pg_trgm.similarity_threshold', '0.15', false)")
+            await self._trigram_threshold()
             result = await self._run(
                 """
                 SELECT q.word, c.term, c.df FROM unnest(CAST(:words AS text[])) AS q(word)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from typing import Any
 
@@ -32,8 +33,9 @@ _RARE = "甪甬甭甯畀畈畋畎畛畦畲疃疋疍疒疔疖疠疝疬疰疳疴�
 
 
 def marker() -> str:
-    """A word no other test's listing contains."""
-    return "独" + "".join(_RARE[b % len(_RARE)] for b in uuid.uuid4().bytes[:3])
+    """A word no other test's listing contains (three different characters: a doubled one, 瘼瘼, is one
+    query term, and the tests compare the terms with the word)."""
+    return "独" + "".join(random.SystemRandom().sample(_RARE, 3))
 
 
 @pytest.fixture
