@@ -90,7 +90,9 @@ _COMMON_SHARE = 0.25  # words in more than this share of documents only rank, th
 _COMMON_MIN_DOCS = 200
 _ALL_WORDS_ENOUGH = 10  # fewer documents with every word: search again with any word
 _TRIGRAM_KEY = "search.trigram_threshold"  # in a pooled connection's info: the threshold is set for it
-_WROTE_KEY = "search.wrote_index"  # in session.info: this session wrote to an index (reads its own version)
+# In session.info: this session wrote to an index (it reads its own version). Given a connection instead,
+# the mark stays with the pooled connection, which then always reads the version: slower, never wrong.
+_WROTE_KEY = "search.wrote_index"
 _MAX_TYPO_CANDIDATES = 8
 
 
@@ -144,7 +146,9 @@ class TermCache:
 
     ttl: float = 120.0
     max_entries: int = 200_000
-    _df: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
+    _df: dict[tuple[str, str], tuple[float, int, int]] = field(default_factory=dict)
+    """(index, term) -> (when, frequency, the index's write generation then)."""
+    _writes: dict[str, int] = field(default_factory=dict)
     _typos: dict[tuple[str, str], tuple[float, tuple[tuple[str, int], ...]]] = field(default_factory=dict)
     _sizes: dict[str, tuple[float, int]] = field(default_factory=dict)
 
@@ -154,15 +158,20 @@ class TermCache:
     def df(self, index: str, term: str) -> int | None:
         """A cached document frequency, or None."""
         hit = self._df.get((index, term))
-        return hit[1] if hit and self._fresh(hit[0]) else None
+        if hit is None or not self._fresh(hit[0]):
+            return None
+        if hit[1] == 0 and hit[2] != self._writes.get(index, 0):
+            return None  # absent then; written since, so perhaps not any more
+        return hit[1]
 
     def put_df(self, index: str, values: Mapping[str, int]) -> None:
         """Remember document frequencies."""
         if len(self._df) > self.max_entries:
             self._df.clear()
         now = time.monotonic()
+        writes = self._writes.get(index, 0)
         for term, df in values.items():
-            self._df[(index, term)] = (now, df)
+            self._df[(index, term)] = (now, df, writes)
 
     def typos(self, index: str, word: str) -> tuple[tuple[str, int], ...] | None:
         """Cached typo corrections (term, df) of a word, or None."""
@@ -186,8 +195,8 @@ class TermCache:
 
     def forget_after_write(self, index: str) -> None:
         """After a write: words remembered as absent (frequency 0) may be in the vocabulary now, and a
-        size that was counted (no statistics yet) has changed."""
-        self._df = {k: v for k, v in self._df.items() if k[0] != index or v[1] != 0}
+        size that was counted (no statistics yet) has changed. (A new write generation: no walk over the cache.)"""
+        self._writes[index] = self._writes.get(index, 0) + 1
         self._sizes.pop(index, None)
 
     def forget(self, index: str | None = None) -> None:

@@ -257,6 +257,20 @@ async def test_a_copy_ranks_with_the_vocabulary_the_statement_reads(connection: 
     assert pair.memory.snapshot("vocabulary").frequencies({"zanzibarite"}) == {"zanzibarite": 0}  # type: ignore[union-attr]
 
 
+def test_a_write_makes_remembered_absences_and_counted_sizes_unknown_again() -> None:
+    """The statement path remembers frequencies for a while; after a write to an index, a word remembered
+    as absent may be there now (the copy would rank with it), and a counted size has changed. Other
+    indexes and known frequencies keep what they remembered."""
+    cache = TermCache()
+    cache.put_df("a", {"gone": 0, "here": 3})
+    cache.put_df("b", {"gone": 0})
+    cache.put_size("a", 40)
+    cache.forget_after_write("a")
+    assert (cache.df("a", "gone"), cache.df("a", "here"), cache.df("b", "gone"), cache.size("a")) == (None, 3, 0, None)
+    cache.put_df("a", {"gone": 0})  # looked up again after the write: remembered again
+    assert cache.df("a", "gone") == 0
+
+
 # -- the background mode a server runs -----------------------------------------------------------
 
 
