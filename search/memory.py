@@ -475,12 +475,12 @@ async def load_snapshot(conn: AsyncConnection, index: str, previous: Snapshot | 
             ).scalars()
             ordered = list(ids)
             rows, postings = await _read(conn, index, base.version)
-            statistics.df = await _frequencies(conn, index, previous.statistics, statistics, postings)
+            await _vocabulary(conn, index, previous.statistics, statistics, postings)
             snapshot = await asyncio.to_thread(_with_delta, base, int(version), ordered, rows, postings, started)
             snapshot.statistics = statistics
             return snapshot
     rows, postings = await _read(conn, index, -1)
-    statistics.df = await _frequencies(conn, index, None, statistics, postings)
+    await _vocabulary(conn, index, None, statistics, postings)
     base = await asyncio.to_thread(_build, index, int(version), rows, postings, started)
     return Snapshot(
         index=index, version=int(version), base=base, statistics=statistics, loaded_seconds=base.loaded_seconds
@@ -490,37 +490,111 @@ async def load_snapshot(conn: AsyncConnection, index: str, previous: Snapshot | 
 @dataclass(slots=True)
 class Statistics:
     """What the statement path ranks with, as of the snapshot's version: the vocabulary's document
-    frequencies (search.terms) and the document count of the last statistics run."""
+    frequencies (search.terms), the document count of the last statistics run, and the vocabulary as
+    pg_trgm sees it (for typo lookups)."""
 
     stats_at: dt.datetime | None
     documents: int | None
     df: dict[str, int]
+    trigrams: tuple[TrigramPart, ...] = ()
 
 
-_TERMS_SQL = text("SELECT term, df FROM search.terms WHERE index = :index")
-_SOME_TERMS_SQL = text("SELECT term, df FROM search.terms WHERE index = :index AND term = ANY(CAST(:terms AS text[]))")
+_TERMS_SQL = text("SELECT term, df, show_trgm(term) FROM search.terms WHERE index = :index")
+_SOME_TERMS_SQL = text(
+    "SELECT term, df, show_trgm(term) FROM search.terms WHERE index = :index AND term = ANY(CAST(:terms AS text[]))"
+)
 _TERM_COUNT_SQL = text("SELECT count(*) FROM search.terms WHERE index = :index")
+_MAX_TRIGRAM_PARTS = 16  # more parts (one per update that brought new words): the vocabulary is read whole
 
 
-async def _frequencies(
+async def _vocabulary(
     conn: AsyncConnection, index: str, previous: Statistics | None, now: Statistics, postings: Sequence[Any]
-) -> dict[str, int]:
-    """The vocabulary's frequencies now, from the previous snapshot's when that is cheaper.
+) -> None:
+    """Fill in the vocabulary now (frequencies and trigrams), from the previous snapshot's when that is cheaper.
 
     Between statistics runs (same stats_at) the vocabulary only gains words, each with frequency 1
-    (search/postgres.py), and only words of the documents written: the previous frequencies plus the
+    (search/postgres.py), and only words of the documents written: the previous vocabulary plus the
     written documents' new words, when that adds up to the vocabulary's size; otherwise (a word of a
     document rewritten again or deleted since) the whole vocabulary is read.
     """
-    if previous is not None and previous.stats_at == now.stats_at:
+    if previous is not None and previous.stats_at == now.stats_at and len(previous.trigrams) < _MAX_TRIGRAM_PARTS:
         new = sorted({lexeme for lexeme, _ in postings if lexeme not in previous.df})
-        found: dict[str, int] = (
-            dict((await conn.execute(_SOME_TERMS_SQL, {"index": index, "terms": new})).all()) if new else {}
-        )
-        merged = {**previous.df, **found}
+        rows = list((await conn.execute(_SOME_TERMS_SQL, {"index": index, "terms": new})).all()) if new else []
+        merged = {**previous.df, **{row[0]: row[1] for row in rows}}
         if (await conn.execute(_TERM_COUNT_SQL, {"index": index})).scalar_one() == len(merged):
-            return merged
-    return dict((await conn.execute(_TERMS_SQL, {"index": index})).all())
+            now.df = merged
+            now.trigrams = previous.trigrams
+            if rows:
+                now.trigrams += (await asyncio.to_thread(TrigramPart.build, rows),)
+            return
+    rows = list((await conn.execute(_TERMS_SQL, {"index": index})).all())
+    now.df = {row[0]: row[1] for row in rows}
+    now.trigrams = (await asyncio.to_thread(TrigramPart.build, rows),)
+
+
+TYPO_LIMIT = 40  # the typo lookup's LIMIT (search/postgres.py): candidates by similarity, then frequency
+TYPO_THRESHOLD = 0.15  # pg_trgm.similarity_threshold of the typo lookup
+
+
+@dataclass(frozen=True, slots=True)
+class TrigramPart:
+    """Words of the vocabulary as pg_trgm sees them: each one's count of distinct trigrams (all of
+    them, as `show_trgm` lists them) and, per trigram of ASCII characters, the words having it."""
+
+    terms: list[str]
+    sizes: np.ndarray
+    df: np.ndarray
+    postings: dict[str, np.ndarray]
+
+    @classmethod
+    def build(cls, rows: Sequence[Any]) -> TrigramPart:
+        """From (term, df, show_trgm(term)) rows."""
+        lists: dict[str, list[int]] = {}
+        sizes = np.empty(len(rows), dtype=np.int32)
+        for i, (_, _, trigrams) in enumerate(rows):
+            sizes[i] = len(trigrams)
+            for trigram in trigrams:
+                if len(trigram) == 3:  # the others are hashes of non-ASCII trigrams ("0x..."): no query word has one
+                    lists.setdefault(trigram, []).append(i)
+        return cls(
+            [r[0] for r in rows],
+            sizes,
+            np.fromiter((r[1] for r in rows), np.int64, len(rows)),
+            {t: np.asarray(p, dtype=np.int32) for t, p in lists.items()},
+        )
+
+
+def word_trigrams(word: str) -> set[str]:
+    """pg_trgm's trigrams of one lowercase ASCII word: padded with two spaces before it and one after."""
+    padded = f"  {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def typo_candidates(parts: Sequence[TrigramPart], word: str) -> list[tuple[str, int]] | None:
+    """What the typo lookup's statement returns for a lowercase ASCII word, computed as pg_trgm does
+    (similarity = shared / (both counts - shared) in single precision, at least the threshold; by
+    similarity, then frequency; the first 40): (term, frequency) pairs. None when the 40th and 41st
+    are tied, an order the statement leaves to chance."""
+    trigrams = word_trigrams(word)
+    found: list[tuple[float, int, str]] = []
+    for part in parts:
+        shared = np.zeros(len(part.terms), dtype=np.int32)
+        for trigram in trigrams:
+            posting = part.postings.get(trigram)
+            if posting is not None:
+                shared[posting] += 1  # a word appears once in a trigram's posting
+        at = np.flatnonzero(shared)
+        common = shared[at].astype(np.float32)
+        similarity = common / (np.float32(len(trigrams)) + part.sizes[at].astype(np.float32) - common)
+        keep = similarity.astype(np.float64) >= TYPO_THRESHOLD
+        for i, sim in zip(at[keep].tolist(), similarity[keep].tolist(), strict=True):
+            term = part.terms[i]
+            if term != word:
+                found.append((-sim, -int(part.df[i]), term))
+    found.sort()
+    if len(found) > TYPO_LIMIT and found[TYPO_LIMIT - 1][:2] == found[TYPO_LIMIT][:2]:
+        return None
+    return [(term, -df) for _, df, term in found[:TYPO_LIMIT]]
 
 
 def _with_delta(
@@ -565,6 +639,10 @@ class Snapshot:
         """Document frequencies of the tokens as the statement path reads them (0: not in the vocabulary)."""
         df = self.statistics.df
         return {token: df.get(token, 0) for token in tokens}
+
+    def typo_candidates(self, word: str) -> list[tuple[str, int]] | None:
+        """The typo lookup's candidates for a lowercase ASCII word, as the statement finds them (None: ask it)."""
+        return typo_candidates(self.statistics.trigrams, word)
 
     @property
     def statistics_size(self) -> int:

@@ -43,7 +43,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from search.highlight import document_highlights, query_highlighter
-from search.memory import VERSION_CHANNEL, MemoryIndexes, Snapshot
+from search.memory import TYPO_LIMIT, TYPO_THRESHOLD, VERSION_CHANNEL, MemoryIndexes, Snapshot
 from search.model import (
     BackendHealth,
     Facet,
@@ -731,12 +731,18 @@ class PostgresSearchBackend:
         autocommit = sync is not None and sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
         if autocommit and conn.info.get(_TRIGRAM_KEY):
             return
-        await self._run("SELECT set_config('pg_trgm.similarity_threshold', '0.15', false)")
+        await self._run(f"SELECT set_config('pg_trgm.similarity_threshold', '{TYPO_THRESHOLD}', false)")
         if autocommit:
             conn.info[_TRIGRAM_KEY] = True
 
-    async def _typos(self, index: str, words: set[str], settings: IndexSettings) -> dict[str, tuple[str, ...]]:
-        """Indexed words within each word's typo budget (never the word itself)."""
+    async def _typos(
+        self, index: str, words: set[str], settings: IndexSettings, snapshot: Snapshot | None = None
+    ) -> dict[str, tuple[str, ...]]:
+        """Indexed words within each word's typo budget (never the word itself).
+
+        Candidates come from the lookup statement below, or from a snapshot of the index, which finds
+        the same ones (search/memory.py `typo_candidates`) without a round trip.
+        """
         out: dict[str, tuple[str, ...]] = {}
         missing: list[str] = []
         for word in words:
@@ -745,40 +751,49 @@ class PostgresSearchBackend:
                 missing.append(word)
             else:
                 out[word] = tuple(t for t, _ in cached)
-        if missing:
+        candidates: dict[str, list[tuple[str, int]]] = {}
+        if snapshot is not None:
+            for word in missing:
+                from_copy = snapshot.typo_candidates(word)
+                if from_copy is not None:
+                    candidates[word] = from_copy
+        asked = [w for w in missing if w not in candidates]
+        if asked:
             await self._trigram_threshold()
             result = await self._run(
-                """
+                f"""
                 SELECT q.word, c.term, c.df FROM unnest(CAST(:words AS text[])) AS q(word)
                 CROSS JOIN LATERAL (
                     SELECT t.term, t.df FROM search.terms t
                     WHERE t.index = :index AND t.term % q.word AND t.term <> q.word
-                    ORDER BY similarity(t.term, q.word) DESC, t.df DESC LIMIT 40
+                    ORDER BY similarity(t.term, q.word) DESC, t.df DESC LIMIT {TYPO_LIMIT}
                 ) AS c
                 """,
-                {"index": index, "words": sorted(missing)},
+                {"index": index, "words": sorted(asked)},
             )
-            candidates: dict[str, list[tuple[str, int]]] = {w: [] for w in missing}
+            candidates.update({w: [] for w in asked})
             for word, term, df in result.all():
                 candidates[word].append((term, int(df)))
-            for word in missing:
-                budget = typo_budget(word, min_one=settings.typo_min_one, min_two=settings.typo_min_two)
-                close = [
-                    (term, df)
-                    for term, df in candidates[word]
-                    if term.isascii() and term.isalpha() and osa_distance(word, term, budget) <= budget
-                ]
-                close.sort(key=lambda c: (osa_distance(word, c[0], budget), -c[1], c[0]))
-                found = tuple(close[:_MAX_TYPO_CANDIDATES])
-                self.cache.put_typos(index, word, found)
-                out[word] = tuple(t for t, _ in found)
+        for word in missing:
+            budget = typo_budget(word, min_one=settings.typo_min_one, min_two=settings.typo_min_two)
+            close = [
+                (term, df)
+                for term, df in candidates[word]
+                if term.isascii() and term.isalpha() and osa_distance(word, term, budget) <= budget
+            ]
+            close.sort(key=lambda c: (osa_distance(word, c[0], budget), -c[1], c[0]))
+            found = tuple(close[:_MAX_TYPO_CANDIDATES])
+            self.cache.put_typos(index, word, found)
+            out[word] = tuple(t for t, _ in found)
         return out
 
-    async def _expand(self, index: str, prepared: PreparedQuery, settings: IndexSettings) -> PreparedQuery:
+    async def _expand(
+        self, index: str, prepared: PreparedQuery, settings: IndexSettings, snapshot: Snapshot | None = None
+    ) -> PreparedQuery:
         fuzzy = {w for g in prepared.groups for w in g.fuzzy}
         if not fuzzy:
             return prepared
-        typos = await self._typos(index, fuzzy, settings)
+        typos = await self._typos(index, fuzzy, settings, snapshot)
         groups: list[QueryGroup] = []
         for group in prepared.groups:
             extra: list[Alternative] = []
@@ -936,7 +951,7 @@ class PostgresSearchBackend:
             if sort is SortOrder.relevance:
                 sort = SortOrder.newest
         else:
-            prepared = await self._expand(index, prepared, settings)
+            prepared = await self._expand(index, prepared, settings, snapshot)
             plan = await self.plan(index, prepared, snapshot)
         answer = snapshot.evaluate(plan, query, sort, enough=_ALL_WORDS_ENOUGH, limit=settings.max_facet_values)
         docs = answer.documents()
