@@ -538,30 +538,30 @@ TYPO_THRESHOLD = 0.15  # pg_trgm.similarity_threshold of the typo lookup
 
 @dataclass(frozen=True, slots=True)
 class TrigramPart:
-    """Words of the vocabulary as pg_trgm sees them: each one's count of distinct trigrams (all of
-    them, as `show_trgm` lists them) and, per trigram of ASCII characters, the words having it."""
+    """Words of the vocabulary as pg_trgm sees them: the words with a trigram of ASCII characters (the
+    only ones a query word can share), each one's count of distinct trigrams (all of them, as `show_trgm`
+    lists them) and, per ASCII trigram, the words having it."""
 
     terms: list[str]
     sizes: np.ndarray
-    df: np.ndarray
     postings: dict[str, np.ndarray]
 
     @classmethod
     def build(cls, rows: Sequence[Any]) -> TrigramPart:
         """From (term, df, show_trgm(term)) rows."""
+        terms: list[str] = []
+        sizes: list[int] = []
         lists: dict[str, list[int]] = {}
-        sizes = np.empty(len(rows), dtype=np.int32)
-        for i, (_, _, trigrams) in enumerate(rows):
-            sizes[i] = len(trigrams)
-            for trigram in trigrams:
-                if len(trigram) == 3:  # the others are hashes of non-ASCII trigrams ("0x..."): no query word has one
-                    lists.setdefault(trigram, []).append(i)
-        return cls(
-            [r[0] for r in rows],
-            sizes,
-            np.fromiter((r[1] for r in rows), np.int64, len(rows)),
-            {t: np.asarray(p, dtype=np.int32) for t, p in lists.items()},
-        )
+        for term, _, trigrams in rows:
+            # The others are hashes of non-ASCII trigrams ("0x..."): no query word has one.
+            ascii_trigrams = [t for t in trigrams if len(t) == 3]
+            if ascii_trigrams:
+                for trigram in ascii_trigrams:
+                    lists.setdefault(trigram, []).append(len(terms))
+                terms.append(term)
+                sizes.append(len(trigrams))
+        postings = {t: np.asarray(p, dtype=np.int32) for t, p in lists.items()}
+        return cls(terms, np.asarray(sizes, dtype=np.int32), postings)
 
 
 def word_trigrams(word: str) -> set[str]:
@@ -570,7 +570,7 @@ def word_trigrams(word: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
-def typo_candidates(parts: Sequence[TrigramPart], word: str) -> list[tuple[str, int]] | None:
+def typo_candidates(parts: Sequence[TrigramPart], df: dict[str, int], word: str) -> list[tuple[str, int]] | None:
     """What the typo lookup's statement returns for a lowercase ASCII word, computed as pg_trgm does
     (similarity = shared / (both counts - shared) in single precision, at least the threshold; by
     similarity, then frequency; the first 40): (term, frequency) pairs. None when the 40th and 41st
@@ -590,7 +590,7 @@ def typo_candidates(parts: Sequence[TrigramPart], word: str) -> list[tuple[str, 
         for i, sim in zip(at[keep].tolist(), similarity[keep].tolist(), strict=True):
             term = part.terms[i]
             if term != word:
-                found.append((-sim, -int(part.df[i]), term))
+                found.append((-sim, -df[term], term))
     found.sort()
     if len(found) > TYPO_LIMIT and found[TYPO_LIMIT - 1][:2] == found[TYPO_LIMIT][:2]:
         return None
@@ -642,7 +642,7 @@ class Snapshot:
 
     def typo_candidates(self, word: str) -> list[tuple[str, int]] | None:
         """The typo lookup's candidates for a lowercase ASCII word, as the statement finds them (None: ask it)."""
-        return typo_candidates(self.statistics.trigrams, word)
+        return typo_candidates(self.statistics.trigrams, self.statistics.df, word)
 
     @property
     def statistics_size(self) -> int:
@@ -861,8 +861,8 @@ class VersionWatch:
     def __init__(self, *, poll_seconds: float = 1.0) -> None:
         self.poll_seconds = poll_seconds
         self._versions: dict[str, int] = {}
-        self._live = False
         self._read_at = 0.0
+        """When the versions were last read on a listening connection (0: not listening)."""
         self._task: asyncio.Task[None] | None = None
         self.connections = 0
         """Connections the watch has opened (1 unless it lost one)."""
@@ -875,28 +875,22 @@ class VersionWatch:
         Known only while listening and the last read is recent: a connection that died without a
         word (no announcements, reads hanging) stops counting after three poll intervals.
         """
-        if not self._live or time.monotonic() - self._read_at > 3 * self.poll_seconds:
-            return None
-        return self._versions.get(index)
+        return self._versions.get(index) if self.live else None
 
     @property
     def live(self) -> bool:
-        """Whether the watch is listening (its versions are current)."""
-        return self._live
+        """Whether the watch is listening and has read the versions within three poll intervals."""
+        return time.monotonic() - self._read_at <= 3 * self.poll_seconds
 
     def start(self, engine: AsyncEngine) -> None:
         """Listen in the background (once; again after `aclose`)."""
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._watch(engine))
 
-    def _raise_to(self, index: str, version: int) -> None:
-        if version > self._versions.get(index, -1):  # versions only grow; announcements may cross a read
-            self._versions[index] = version
-
     def _announced(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         index, _, version = payload.rpartition(" ")
-        if index and version.isdigit():
-            self._raise_to(index, int(version))
+        if index and version.isdigit() and int(version) > self._versions.get(index, -1):
+            self._versions[index] = int(version)  # versions only grow; announcements may cross a read
 
     async def _watch(self, engine: AsyncEngine) -> None:
         delay = self.poll_seconds
@@ -907,7 +901,6 @@ class VersionWatch:
                     try:
                         await self._listen(conn)
                     finally:
-                        self._live = False
                         await conn.invalidate()  # never back to the pool still listening
             except asyncio.CancelledError:
                 raise
@@ -930,14 +923,11 @@ class VersionWatch:
                 rows = await raw.fetch("SELECT name, version FROM search.indexes", timeout=2 * self.poll_seconds + 1)
                 self._versions = {name: max(int(version), self._versions.get(name, -1)) for name, version in rows}
                 self._read_at = time.monotonic()
-                self._live = True
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), self.poll_seconds)
         finally:
-            self._live = False
+            self._read_at = 0.0
             self.pid = None
-            with contextlib.suppress(Exception):
-                await raw.remove_listener(VERSION_CHANNEL, self._announced)
 
     async def aclose(self) -> None:
         """Stop listening."""
@@ -945,7 +935,7 @@ class VersionWatch:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        self._live = False
+        self._read_at = 0.0
 
 
 class MemoryIndexes:

@@ -940,7 +940,8 @@ class PostgresSearchBackend:
             return None
         memory = self.memory
         assert memory is not None
-        if await self.version(index) != snapshot.version:
+        # (Inline, the snapshot was just brought to the version this transaction sees.)
+        if not memory.inline and await self.version(index) != snapshot.version:
             memory.stale += 1
             if not memory.inline:
                 memory.refresh_soon(index, self._engine())

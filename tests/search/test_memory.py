@@ -398,19 +398,16 @@ async def test_a_server_never_answers_from_a_copy_older_than_the_index(committed
     await memory.aclose()
 
 
-async def announced(memory: MemoryIndexes, index: str, version: int | None, seconds: float = 10.0) -> None:
-    """Wait until the process knows `version` (announced), or knows it must ask (the watch is not listening)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while (now := memory.announced(index)) is not None and now != version:
-        assert asyncio.get_running_loop().time() < deadline, f"version {version} not announced (still {now})"
-        await asyncio.sleep(0.01)
-
-
 async def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     while not check():
         assert asyncio.get_running_loop().time() < deadline, "condition not reached"
         await asyncio.sleep(0.01)
+
+
+async def announced(memory: MemoryIndexes, index: str, version: int | None, seconds: float = 10.0) -> None:
+    """Wait until the process knows `version` (announced), or knows it must ask (the watch is not listening)."""
+    await wait_until(lambda: memory.announced(index) in (None, version), seconds)
 
 
 async def test_writes_announce_the_new_version_at_commit(committed: tuple[AsyncEngine, str]) -> None:
