@@ -23,15 +23,15 @@ from marketplace.deals.models import (
 )
 from marketplace.deals.process import DELEGABLE, TRANSITIONS, Actor, Side, State
 from marketplace.kit.pagination import Page
-from marketplace.kit.schemas import InputSchema, OutputSchema
+from marketplace.kit.schemas import NOT_BOOLEAN, InputSchema, OutputSchema
 from marketplace.listings.models import TradeMode
 from marketplace.listings.schemas import MAX_FEN
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(max_length=2000)]
-PositiveFen = Annotated[int, Field(ge=1, le=MAX_FEN, description="Amount in fen (CNY minor units).")]
-Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="Amount in fen (CNY minor units).")]
+PositiveFen = Annotated[int, Field(ge=1, le=MAX_FEN, description="Amount in fen (CNY minor units)."), NOT_BOOLEAN]
+Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="Amount in fen (CNY minor units)."), NOT_BOOLEAN]
 Version = Annotated[
     int | None,
     Field(default=None, ge=1, description="The version you read (instead of If-Match); a stale one gets 409."),

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+
+
+def _not_a_boolean(value: Any) -> Any:
+    # Pydantic's lax mode reads true/false as 1/0: a count or an amount of money is never a boolean.
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true or false")
+    return value
+
+
+NOT_BOOLEAN = BeforeValidator(_not_a_boolean)
+"""Add to Annotated integers of request bodies (amounts, levels): refuses JSON true/false with a 422."""
 
 
 def _has_nul(value: Any) -> bool:

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from marketplace.kit.pagination import Page
-from marketplace.kit.schemas import InputSchema, OutputSchema
+from marketplace.kit.schemas import NOT_BOOLEAN, InputSchema, OutputSchema
 from marketplace.listings.models import (
     PATENT_TYPES,
     AchievementType,
@@ -86,8 +86,8 @@ Phone = Annotated[
     StringConstraints(pattern=r"^\+?[0-9][0-9\- ()]{4,28}$"),
     BeforeValidator(lambda v: unicodedata.normalize("NFKC", v) if isinstance(v, str) else v),
 ]
-Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="Amount in fen (CNY minor units).")]
-Trl = Annotated[int, Field(ge=1, le=9, description="Technology readiness level, 1-9.")]
+Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="Amount in fen (CNY minor units)."), NOT_BOOLEAN]
+Trl = Annotated[int, Field(ge=1, le=9, description="Technology readiness level, 1-9."), NOT_BOOLEAN]
 
 FieldCodes = Annotated[
     list[FieldCodeStr], Field(min_length=1, max_length=MAX_FIELD_CODES), AfterValidator(unique_items)

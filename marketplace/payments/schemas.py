@@ -8,11 +8,11 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from marketplace.kit.schemas import InputSchema, OutputSchema
+from marketplace.kit.schemas import NOT_BOOLEAN, InputSchema, OutputSchema
 from marketplace.payments.models import ForfeitTo, PayableKind, PayableStatus, PayoutPurpose, TransferStatus
 
-Fen = Annotated[int, Field(ge=0, le=10**15)]
-PositiveFen = Annotated[int, Field(gt=0, le=10**15)]
+Fen = Annotated[int, Field(ge=0, le=10**15), NOT_BOOLEAN]
+PositiveFen = Annotated[int, Field(gt=0, le=10**15), NOT_BOOLEAN]
 Rate = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}(\.[0-9]{1,6})?$")]  # ASCII digits in both regex dialects
 
 

@@ -292,6 +292,9 @@ async def test_saved_searches_crud_and_scope(world: World) -> None:
     assert (
         await world.client.post(base, json={**body, "colour": "red"}, headers=world.enterprise.headers)
     ).status_code == 422
+    for bad in ({"price_min_fen": True}, {"trl_min": False}):  # JSON booleans are not amounts or levels
+        refused = await world.client.post(base, json={**body, **bad}, headers=world.enterprise.headers)
+        assert refused.status_code == 422 and next(iter(bad)) in refused.text, refused.text
     listed = await world.client.get(base, headers=world.enterprise_viewer.headers)
     assert [s["id"] for s in listed.json()["items"]] == [search_id]
     one = f"{base}/{search_id}"
